@@ -1,0 +1,58 @@
+"""Shared test helpers: locating the reference material in ``../shared``.
+
+``../shared`` is resolved from the repository root, not the working directory. When a folder is
+absent the test skips with the reason -- a user's fresh clone has no ``../shared`` -- except under
+``CI=true``, where it fails: CI always has the folder, and a silent skip would hide a broken path.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require_dir(path: Path, what: str) -> Path:
+    """Return ``path`` if it is a directory; otherwise skip (fail under CI) naming ``what``."""
+    if path.is_dir():
+        return path
+    message = f"{what} not found at {path}"
+    if _in_ci():
+        pytest.fail(f"{message} (CI=true: reference data must be present)")
+    pytest.skip(message)
+
+
+def _from_env(variable: str, default: Path) -> Path:
+    value = os.environ.get(variable)
+    return Path(value).resolve() if value else default
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return require_dir(SHARED_DIR, "the shared reference folder (../shared)")
+
+
+@pytest.fixture(scope="session")
+def vectors_dir() -> Path:
+    """Reference vectors of the original implementation (``OPEC_VECTORS_DIR`` overrides)."""
+    return require_dir(_from_env("OPEC_VECTORS_DIR", SHARED_DIR / "vectors"), "reference vectors")
+
+
+@pytest.fixture(scope="session")
+def eval_cases_dir() -> Path:
+    """Evaluation reference cases (``OPEC_EVAL_CASES_DIR`` overrides); paths inside are
+    relative to the folder's parent."""
+    return require_dir(_from_env("OPEC_EVAL_CASES_DIR", SHARED_DIR / "eval"), "evaluation cases")
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """Real images with keypoint ground truth (mmpose test data, CrowdPose val annotations)."""
+    return require_dir(SHARED_DIR / "fixtures", "image fixtures")
