@@ -1,0 +1,37 @@
+"""Config loading: the experiment name is the file stem; errors name the file."""
+import pytest
+
+from opec.config import ConfigError, load_config, require
+
+
+def test_name_is_file_stem_and_numpy_imports_work(tmp_path):
+    base = tmp_path / "_base_"
+    base.mkdir()
+    (base / "model.py").write_text("model = dict(type='OPECNet', hid_dim=128)\n")
+    cfg_path = tmp_path / "OPEC_GCN_CrowdPose_Test_FC.py"
+    cfg_path.write_text(
+        "import numpy as np\n"
+        "_base_ = ['./_base_/model.py']\n"
+        "model = dict(hid_dim=int(np.int64(64)))\n"
+    )
+    cfg = load_config(cfg_path)
+    assert cfg.name == "OPEC_GCN_CrowdPose_Test_FC"
+    assert cfg.model.type == "OPECNet" and cfg.model.hid_dim == 64
+    assert require(cfg, "model.hid_dim") == 64
+
+
+def test_missing_file_and_field(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.py")
+    cfg_path = tmp_path / "c.py"
+    cfg_path.write_text("model = dict()\n")
+    cfg = load_config(cfg_path)
+    with pytest.raises(ConfigError, match=r"c\.py: config field 'model\.type' is missing"):
+        require(cfg, "model.type", cfg_path)
+
+
+def test_syntax_error_names_file(tmp_path):
+    cfg_path = tmp_path / "broken.py"
+    cfg_path.write_text("model = dict(\n")
+    with pytest.raises(ConfigError, match="broken.py: cannot load config"):
+        load_config(cfg_path)
