@@ -1,0 +1,2 @@
+"""End-to-end inference (detector -> SPPE -> pose NMS -> OPEC refiner) and data preparation
+(processed annotations from any COCO-format keypoint dataset)."""
