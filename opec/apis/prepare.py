@@ -25,12 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from opec.apis.matching import MatchingRule, gt_oks_scale, match_greedy, oks_matrix
+from opec.data.crop import enlarge_boxes
 from opec.keypoints import TO_OPEC12
 
-# AlphaPose's crop-box enlargement (alphapose_spec §2.1): 15 % of the box size per side,
-# clamped to the image, at least 5 px.
-ENLARGE_PER_SIDE = 0.15
-MIN_CROP_SIZE = 5.0
 # Joints at or above this score span the box derived from keypoints (results without a box).
 KEYPOINT_BOX_MIN_SCORE = 0.05
 # Joint sets a keypoint list can be in, by its length (x, y, score triplets).
@@ -141,17 +138,6 @@ def gt_joints12(annotations: list[dict], joint_set: str) -> np.ndarray:
     return joints[:, list(TO_OPEC12[joint_set])]
 
 
-def enlarge_boxes(boxes: np.ndarray, width: float, height: float) -> np.ndarray:
-    """AlphaPose crop boxes from detector boxes (N, 4) corner format: +15 % per side, clamped to
-    the image ([0, W-1] x [0, H-1]), at least 5 px wide/high."""
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    size = boxes[:, 2:] - boxes[:, :2]
-    ul = np.maximum(boxes[:, :2] - ENLARGE_PER_SIDE * size, 0.0)
-    limit = np.array([width - 1.0, height - 1.0])
-    br = np.maximum(np.minimum(boxes[:, 2:] + ENLARGE_PER_SIDE * size, limit), ul + MIN_CROP_SIZE)
-    return np.concatenate([ul, br], axis=1)
-
-
 def keypoint_boxes(joints: np.ndarray) -> np.ndarray:
     """Tight corner boxes (N, 4) around each pose's joints with score >= 0.05 (all joints when
     none reaches it). joints (N, J, 3) image pixels."""
@@ -200,8 +186,9 @@ def load_results(path: str | Path, gt: GroundTruth, box_source: str = "auto") ->
         else:
             full = np.asarray(keypoints, dtype=np.float64).reshape(1, -1, 3)
             img = gt.images[image_id]
-            box = enlarge_boxes(keypoint_boxes(full), img.get("width", np.inf),
-                                img.get("height", np.inf))[0]
+            pt1, pt2 = enlarge_boxes(keypoint_boxes(full), img.get("width", np.inf),
+                                     img.get("height", np.inf))
+            box = np.concatenate([pt1[0].numpy(), pt2[0].numpy()]).astype(np.float64)
         grouped.setdefault(image_id, []).append((joints, float(entry["score"]), box))
     return {
         image_id: Detections(np.stack([j for j, _, _ in items]), np.array([s for _, s, _ in items]),

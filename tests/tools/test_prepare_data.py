@@ -1,5 +1,6 @@
 """tools/prepare_data.py on the fixture GT with results made from perturbed GT; the outputs must load
 with the training/test readers of opec.data."""
+import importlib.util
 import json
 import subprocess
 import sys
@@ -10,9 +11,12 @@ import pytest
 
 from opec.data.annotations import prediction_file_name, read_predictions, read_train_json
 from opec.keypoints import TO_OPEC12
-from tools.prepare_data import main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("prepare_data_cli", REPO_ROOT / "tools" / "prepare_data.py")
+prepare_data_cli = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(prepare_data_cli)
+main = prepare_data_cli.main
 DATASETS = {  # fixture folder -> (GT file, joint set)
     "crowdpose": ("test_crowdpose.json", "crowdpose"),
     "coco": ("test_coco.json", "coco"),
