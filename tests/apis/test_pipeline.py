@@ -1,0 +1,153 @@
+"""The top-down pipeline after the detector (given boxes): crops -> SPPE -> decode -> pose NMS ->
+refiner -> protocol -> output joint order. A stand-in SPPE with designed heatmaps keeps most tests
+cheap; one test runs the real FastPose on a single crop."""
+import cv2
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from opec.apis.pipeline import TopDownPipeline, head_and_neck, to_output_format
+from opec.data.crop import alphapose_crop, crop_large
+from opec.keypoints import COCO17
+from opec.refiner import build_refiner
+from opec.sppe import SPPEOutput
+
+torch.set_num_threads(2)
+# Designed SPPE: joint j peaks at heatmap cell (x, y) = (8 + 2j, 10 + 3j) with value SCORES[j].
+SCORES = torch.tensor([0.9, 0.8, 0.7, 0.9, 0.6,            # face
+                       0.9, 0.1, 0.95, 0.15, 0.5, 0.05,    # shoulders, elbows, wrists
+                       0.9, 0.19, 0.2, 0.3, 0.01, 0.85])   # hips, knees, ankles
+
+
+class DesignedSPPE(nn.Module):
+    """Stand-in for FastPose: fixed single-peak heatmaps; feature taps computed from the crop, so
+    two identical crops give identical taps and different crops different ones."""
+
+    def forward(self, x):
+        n = x.shape[0]
+        heatmaps = torch.zeros(n, 17, 80, 64)
+        for j in range(17):
+            heatmaps[:, j, 10 + 3 * j, 8 + 2 * j] = SCORES[j]
+        taps = [F.adaptive_avg_pool2d(x, size).repeat(1, c // 3 + 1, 1, 1)[:, :c]
+                for c, size in ((512, (20, 16)), (256, (40, 32)), (128, (80, 64)))]
+        return SPPEOutput(heatmaps, taps)
+
+
+@pytest.fixture(scope="module")
+def image(fixtures_dir):
+    return cv2.imread(str(fixtures_dir / "coco" / "000000000785.jpg"))
+
+
+@pytest.fixture(scope="module")
+def refiner():
+    torch.manual_seed(0)
+    return build_refiner(dict(type="OPECNet", point_head="integral")).eval()
+
+
+BOXES = np.array([[280.0, 45.0, 500.0, 390.0], [50.0, 60.0, 200.0, 300.0]], dtype=np.float32)
+
+
+def test_head_and_neck_by_hand():
+    kp17 = np.zeros((1, 17, 3))
+    kp17[0, 0] = (10, 20, 0.8)    # nose
+    kp17[0, 1] = (12, 18, 0.4)    # left eye
+    kp17[0, 2] = (8, 18, 0.4)     # right eye
+    body = np.zeros((1, 12, 3))
+    body[0, 0] = (20, 40, 0.9)    # left shoulder
+    body[0, 1] = (0, 40, 0.6)     # right shoulder
+    out = head_and_neck(kp17, body)
+    face = np.array([(10 * 0.8 + 12 * 0.4 + 8 * 0.4) / 1.6, (20 * 0.8 + 18 * 0.4 + 18 * 0.4) / 1.6])
+    neck = np.array([10.0, 40.0])
+    assert np.allclose(out[0, 1], [*neck, 0.6])
+    assert np.allclose(out[0, 0, :2], face + 0.5 * (face - neck))
+    assert np.isclose(out[0, 0, 2], (0.8 + 0.4 + 0.4) / 3)
+
+
+def test_output_formats_place_the_body_joints():
+    rng = np.random.default_rng(0)
+    kp17 = rng.uniform(0, 100, (3, 17, 3))
+    body = rng.uniform(0, 100, (3, 12, 3))
+    coco = to_output_format(kp17, body, "coco")
+    assert np.array_equal(coco[:, 5:], body) and np.array_equal(coco[:, :5], kp17[:, :5])
+    crowd = to_output_format(kp17, body, "crowdpose")
+    assert crowd.shape == (3, 14, 3) and np.array_equal(crowd[:, :12], body)
+
+
+def test_crop_large_of_the_crop_box_is_the_sppe_crop(image):
+    # Why the pipeline may reuse the first SPPE pass's taps for the refiner.
+    inps, pt1, pt2 = alphapose_crop(image, BOXES)
+    again, _, _ = crop_large(image, torch.cat([pt1, pt2], 1).numpy())
+    assert torch.equal(inps, again)
+
+
+def _normalise(xy, box):
+    return np.stack([2 * ((xy[:, 0] - box[0]) / (box[2] - box[0]) - 0.5),
+                     2 * ((xy[:, 1] - box[1]) / (box[3] - box[1]) - 0.5)], -1)
+
+
+@pytest.mark.parametrize("output_format", ["crowdpose", "coco"])
+def test_refinement_protocol_with_given_boxes(image, refiner, output_format):
+    pipeline = TopDownPipeline(None, DesignedSPPE(), refiner, output_format=output_format)
+    persons = pipeline(image, boxes=BOXES, box_scores=np.array([0.9, 0.8]))
+    initial = pipeline.estimate_initial(image, boxes=BOXES, box_scores=np.array([0.9, 0.8]))
+    assert len(persons) == len(initial) >= 1
+    num_joints = 14 if output_format == "crowdpose" else 17
+    body_slice = slice(0, 12) if output_format == "crowdpose" else slice(5, 17)
+    for person, init in zip(persons, initial):
+        assert person["keypoints"].shape == (num_joints, 3)
+        assert np.array_equal(person["bbox"], init["bbox"])
+        kp17 = init["keypoints"]
+        assert np.allclose(kp17[:, 2], SCORES.numpy())
+        # The refiner, run here by hand on the crop of the person's crop box.
+        box = init["bbox"].astype(np.float64)
+        inps, _, _ = crop_large(image, box[None])
+        joints = np.concatenate([_normalise(kp17[5:, :2].astype(np.float64), box), kp17[5:, 2:]], 1)
+        with torch.no_grad():
+            out = refiner(torch.tensor(joints[None], dtype=torch.float32),
+                          DesignedSPPE()(inps).features).stages[-1][0].numpy()
+        refined = np.stack([(out[:, 0] / 2 + 0.5) * (box[2] - box[0]) + box[0],
+                            (out[:, 1] / 2 + 0.5) * (box[3] - box[1]) + box[1]], -1)
+        low = kp17[5:, 2] < 0.2
+        assert low.any() and (~low).any()
+        final = person["keypoints"][body_slice]
+        assert np.allclose(final[low, :2], refined[low], atol=1e-3)
+        assert np.array_equal(final[~low, :2], kp17[5:][~low, :2])
+        assert np.array_equal(final[:, 2], kp17[5:, 2])            # scores never change
+        assert np.array_equal(person["initial_keypoints"][body_slice], kp17[5:])
+        if output_format == "coco":
+            assert np.array_equal(person["keypoints"][:5], kp17[:5])
+
+
+def test_without_refiner_output_is_the_sppe_pose(image):
+    pipeline = TopDownPipeline(None, DesignedSPPE(), None, output_format="coco")
+    persons = pipeline(image, boxes=BOXES[:1])
+    assert len(persons) == 1
+    assert np.array_equal(persons[0]["keypoints"], persons[0]["initial_keypoints"])
+
+
+def test_no_boxes_gives_no_persons(image, refiner):
+    pipeline = TopDownPipeline(None, DesignedSPPE(), refiner)
+    assert pipeline(image, boxes=np.zeros((0, 4))) == []
+
+
+def test_real_fastpose_one_crop(image, refiner):
+    """Real FastPose (random weights; the heatmap layer set to constant maps so that joint scores
+    are known): the whole chain runs and keeps the protocol."""
+    from opec.sppe import build_sppe
+
+    torch.manual_seed(0)
+    sppe = build_sppe(None)
+    with torch.no_grad():
+        sppe.conv_out.weight.zero_()
+        sppe.conv_out.bias.zero_()
+        sppe.conv_out.bias[:17] = SCORES
+    pipeline = TopDownPipeline(None, sppe, refiner, output_format="crowdpose")
+    persons = pipeline(image, boxes=BOXES[:1], box_scores=np.array([0.9]))
+    assert len(persons) == 1
+    kp = persons[0]["keypoints"]
+    assert kp.shape == (14, 3) and np.isfinite(kp).all()
+    assert np.allclose(kp[:12, 2], SCORES[5:].numpy(), atol=1e-6)
+    moved = np.abs(kp[:12, :2] - persons[0]["initial_keypoints"][:12, :2]).sum(1) > 0
+    assert not moved[SCORES[5:].numpy() >= 0.2].any()
