@@ -22,6 +22,12 @@ def save_figure(fig: Figure, out_png: str | Path, dpi: int = 150) -> Path:
     return out_png
 
 
+def selected_epoch(rows: list[tuple[int, float, float]]) -> int:
+    """Position in ``rows`` of the epoch ``best_checkpoint.pth`` holds: the highest
+    without-best-match AP, the first one on ties (training saves only on a strict improvement)."""
+    return max(range(len(rows)), key=lambda i: (rows[i][1], -i))
+
+
 def plot_map_curve(map_txt_path: str | Path, out_png: str | Path, title: str | None = None) -> Path:
     """Plot both columns of ``mAP.txt`` (AP without / with best match, in %) per epoch.
 
@@ -38,7 +44,7 @@ def plot_map_curve(map_txt_path: str | Path, out_png: str | Path, title: str | N
     epochs = [r[0] for r in rows]
     plain = [100 * r[1] for r in rows]
     best = [100 * r[2] for r in rows]
-    pick = max(range(len(rows)), key=lambda i: (plain[i], -i))
+    pick = selected_epoch(rows)
 
     fig = Figure(figsize=(7, 4.2))
     ax = fig.add_subplot()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
-import re
 import json
+import re
 from pathlib import Path
 
 import cv2
