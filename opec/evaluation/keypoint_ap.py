@@ -145,7 +145,12 @@ class KeypointEvaluator:
         ``keypoints`` (x, y, score per joint) and ``score``; an extra ``bbox`` is accepted. The
         input is not modified. Returns floats keyed by :meth:`metric_keys`; AP_easy/medium/hard
         unrounded (the CrowdPose API prints them rounded to 4 decimals), -1.0 for an empty subset.
+        An empty results list gives 0.0 AP/AR (-1.0 where the GT has no scorable person).
         """
+        return self.evaluate_detailed(results)[0]
+
+    def evaluate_detailed(self, results) -> tuple[dict[str, float], dict[str, float]]:
+        """:meth:`evaluate` plus the AP at each OKS threshold, keyed "0.50" ... "0.95"."""
         detections = read_results(results, self.gt, self.num_joints, self.joint_index)
         coco_dt = COCO(print_function=lambda *args: None)
         coco_dt.dataset = {"images": self.gt.images, "annotations": detections.records,
@@ -157,10 +162,13 @@ class KeypointEvaluator:
         evaluator.evaluate()
         evaluator.accumulate()
         metrics = self._summary(evaluator)
+        precision = evaluator.eval["precision"]
+        per_threshold = {f"{oks:.2f}": _mean_valid(precision[t, :, :, 0, -1])
+                         for t, oks in enumerate(evaluator.params.iouThrs)}
         if self._subsets is not None:
             for key, image_ids in self._subsets.items():
                 metrics[key] = self._subset_ap(evaluator, image_ids)
-        return {key: metrics[key] for key in self.metric_keys()}
+        return {key: metrics[key] for key in self.metric_keys()}, per_threshold
 
     def _oks_matrices(self, detections, max_dets: int) -> dict[tuple[int, int], np.ndarray]:
         """{(image id, category id): (n_dt, n_gt) OKS} for every image with detections and GTs."""
