@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--joint-threshold", type=float, default=0.05,
                         help="joints scored below this are not drawn (GT: visibility 0)")
     parser.add_argument("--max-images", type=int, default=None, help="draw at most N images")
+    parser.add_argument("--image", default=None,
+                        help="draw only this image (its file name, e.g. 103319.jpg)")
     args = parser.parse_args(argv)
     if args.results is None and args.gt is None:
         parser.error("give --results (and optionally --after) or --gt")
@@ -137,11 +139,13 @@ def main(argv: list[str] | None = None) -> int:
                 raise VisualizeError(f"{args.after}: {after_set.name} keypoints, but "
                                      f"{args.results} has {joint_set.name}")
         scores = _scores(args.results) if args.results and args.min_score > 0 else None
-        ids = [i for i in people if i in files]
+        ids = [i for i in people if i in files
+               and (args.image is None or files[i].name == args.image)]
         missing = [i for i in people if i not in files]
         if not ids:
-            raise VisualizeError(f"{args.images}: none of the {len(people)} images of {source} "
-                                 f"found (first ids: {missing[:3]})")
+            wanted = f"{args.image} is not among" if args.image else "none of"
+            raise VisualizeError(f"{args.images}: {wanted} the {len(people)} images of {source} "
+                                 f"found (first missing ids: {missing[:3]})")
         if missing:
             print(f"warning: {len(missing)} images of {source} not in {args.images} "
                   f"(first: {missing[:3]}); drawing the other {len(ids)}", file=sys.stderr)

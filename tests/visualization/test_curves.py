@@ -67,3 +67,14 @@ def test_empty_map_file_raises_value_error(tmp_path):
 def test_selected_epoch_is_first_strict_maximum():
     rows = [(0, 0.50, 0.9), (1, 0.60, 0.1), (2, 0.60, 0.2), (3, 0.55, 0.3)]
     assert selected_epoch(rows) == 1  # ties keep the earlier epoch; the best-match column is ignored
+
+
+def test_pipeline_figure_draws_all_stage_colours(tmp_path):
+    from opec.visualization.diagram import _COLOURS, pipeline_figure
+
+    image = cv2.imread(str(pipeline_figure(tmp_path / "pipeline.png")))
+    assert image.shape[:2] == (600, 1560)  # 13 x 5 inches at 120 dpi
+    for face, edge in _COLOURS.values():
+        for colour in (face, edge):
+            rgb = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+            assert _near(image, rgb[::-1], tol=6) > 100, f"{colour} missing"

@@ -101,3 +101,14 @@ def test_bad_inputs_are_one_line_errors(tmp_path, images, capsys, entries, extra
     assert re.search(message, err), err
     out = tmp_path / "out"
     assert not out.exists() or not any(out.iterdir())  # nothing written
+
+
+def test_single_image_option(tmp_path, images):
+    results = _dump(tmp_path / "res.json", [
+        dict(image_id="103319.jpg", keypoints=_person(12), score=0.9),
+        dict(image_id=785, keypoints=_person(12), score=0.9),
+    ])
+    out = tmp_path / "out"
+    assert _cli.main(["--images", str(images), "--results", str(results), "--out", str(out),
+                      "--image", "000000000785.jpg"]) == 0
+    assert [p.name for p in out.iterdir()] == ["000000000785.png"]
