@@ -12,6 +12,7 @@ Nothing is written unless every input was processed.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
 import sys
@@ -132,14 +133,23 @@ def render(image, persons: list[dict], joint_set: str, before_after: bool) -> np
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
-    from opec.apis.pipeline import build_pipeline
-
     kind, items = collect_inputs(Path(args.input))
     if not args.no_refine and not args.checkpoint:
         raise InputError("--checkpoint is required (an OPEC-Net best_checkpoint.pth), "
                          "or pass --no-refine for the AlphaPose poses alone")
+    frames = frames_of(kind, items)
+    try:
+        first = next(frames)  # an unreadable first input fails before the networks are built
+        return _process(args, kind, items, itertools.chain([first], frames))
+    finally:
+        frames.close()
+
+
+def _process(args, kind, items, frames) -> int:
+    from tqdm import tqdm
+
+    from opec.apis.pipeline import build_pipeline
+
     pipeline = build_pipeline(args.config, yolo_weights=args.yolo_weights, yolo_cfg=args.yolo_cfg,
                               inp_dim=args.inp_dim, sppe_weights=args.sppe_weights,
                               checkpoint=args.checkpoint, refine=not args.no_refine,
@@ -152,7 +162,7 @@ def run(args) -> int:
     try:
         (staging / "vis").mkdir()
         results, names = [], []
-        progress = tqdm(frames_of(kind, items), total=frame_count(kind, items), unit="img",
+        progress = tqdm(frames, total=frame_count(kind, items), unit="img",
                         disable=not sys.stderr.isatty())
         for name, image in progress:
             persons = pipeline(image)
