@@ -12,9 +12,11 @@ last line per (group, step)). Non-finite values are written as ``null`` (JSON ha
 :meth:`Loggers.log_image` writes ``<work_dir>/images/<name>_<step>.png`` and a JSONL line
 ``{"step", "group": "image", "name", "path", "time"}``.
 
-Visdom: one line-plot window per group (window id and title = the group, one trace per value key;
-put scalars of different scale, e.g. the learning rate, in their own group) and one image window per
-image name. Plots are appended to, so a resumed run continues them. The server is checked once with
+Visdom: line plots, one trace per value key; keys of one family share a window ``<group>/<family>``
+where the family is the key up to its first "/" or else its first "_" (so ``loss``, ``loss_stage1``
+and ``loss_points`` share ``train/loss``, ``AP`` and ``AP_best`` share ``eval/AP``, ``plain/AP50``
+goes to ``eval/plain``, while ``lr`` and ``grad_norm`` get windows of their own); one image window
+per image name. Plots are appended to, so a resumed run continues them. The server is checked once with
 a short timeout; when it does not answer, ONE warning is emitted and visdom is disabled for the run.
 Posting happens on a background thread, so a slow or dying server never blocks training; a failure
 there also gives one warning and disables visdom.
@@ -46,6 +48,11 @@ _QUEUE_SIZE = 10000  # pending visdom posts; beyond that new posts are dropped, 
 def _finite_or_none(value: Any) -> float | None:
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def window_family(key: str) -> str:
+    """The visdom window a scalar goes to within its group (see the module docstring)."""
+    return key.split("/", 1)[0] if "/" in key else key.split("_", 1)[0]
 
 
 class _VisdomSink:
@@ -96,9 +103,10 @@ class _VisdomSink:
         for key, value in values.items():
             if value is None:
                 continue
-            self.submit(lambda key=key, value=value: self.viz.line(
-                X=np.array([step]), Y=np.array([value]), win=group, name=key, update="append",
-                opts=dict(title=group, showlegend=True, xlabel="step")))
+            win = f"{group}/{window_family(key)}"
+            self.submit(lambda key=key, value=value, win=win: self.viz.line(
+                X=np.array([step]), Y=np.array([value]), win=win, name=key, update="append",
+                opts=dict(title=win, showlegend=True, xlabel="step")))
 
     def image(self, step: int, name: str, image_bgr: np.ndarray) -> None:
         chw = np.ascontiguousarray(image_bgr[..., ::-1].transpose(2, 0, 1))

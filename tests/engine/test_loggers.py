@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from opec.engine.loggers import CONNECT_TIMEOUT_S, build_loggers
+from opec.engine.loggers import CONNECT_TIMEOUT_S, build_loggers, window_family
 
 
 def _read_jsonl(path):
@@ -142,9 +142,16 @@ def test_live_visdom_gets_one_trace_per_key(tmp_path, visdom_server):
             loggers.log_image(2, "panel", np.full((6, 9, 3), 128, np.uint8))
     viz = visdom.Visdom(server=cfg["server"], port=cfg["port"], env=cfg["env"],
                         use_incoming_socket=False, raise_exceptions=True)
-    window = json.loads(viz.get_window_data(win="mAP", env=cfg["env"]))
+    window = json.loads(viz.get_window_data(win="mAP/AP", env=cfg["env"]))
     traces = {trace["name"]: trace for trace in window["content"]["data"]}
     assert set(traces) == {"AP_plain", "AP_best"}
     assert traces["AP_best"]["x"] == [0, 1, 2]
     np.testing.assert_allclose(traces["AP_best"]["y"], [0.0, 0.2, 0.4])
     assert viz.win_exists("image/panel", env=cfg["env"])
+
+
+def test_window_families():
+    assert window_family("loss") == window_family("loss_stage1") == "loss"
+    assert window_family("AP_best") == "AP"
+    assert window_family("plain/AP_easy") == "plain"
+    assert window_family("lr") == "lr" != window_family("grad_norm")
