@@ -1,0 +1,3 @@
+# OPEC-Net on CrowdPose: attention GCN with the soft-argmax (integral) point head (original: configs/OPEC_GCN_CrowdPose_Test.py).
+_base_ = ['./_base_/models/opec_gcn.py', './_base_/datasets/crowdpose_opec.py',
+          './_base_/schedules/cosine_25e.py', './_base_/default_runtime.py']

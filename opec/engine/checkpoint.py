@@ -1,0 +1,107 @@
+"""Checkpoint files: atomic writes, the resumable training state, and the mAP.txt history.
+
+A checkpoint folder ``<work_dir>/`` (default ``checkpoints/<config name>/``) holds
+
+* ``<epoch>.pth``          the refiner's state_dict after that epoch (the original's format),
+* ``best_checkpoint.pth``  the state_dict of the epoch with the best *without-best-match* AP,
+* ``last.pth``             everything needed to continue: model, optimizer, AMP scaler, the next
+                           epoch, RNG states, best-so-far and the full mAP history,
+* ``mAP.txt``              one line per finished epoch (``opec.evaluation.protocol.append_map_line``).
+
+Every file is written to a temporary name in the same folder and then renamed, so a kill at any
+moment leaves either the old or the new complete file. ``last.pth`` is written after the epoch's
+files, and the mAP history it holds is authoritative: on resume ``mAP.txt`` is rewritten from it,
+so every finished epoch appears exactly once whatever moment the previous run was killed at.
+"""
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+LAST_STATE = "last.pth"
+BEST_CHECKPOINT = "best_checkpoint.pth"
+MAP_FILE = "mAP.txt"
+
+
+def atomic_save(obj, path: str | Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(text: str, path: str | Path) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def rng_state() -> dict:
+    """Python, NumPy and torch (CPU and, when present, CUDA) generator states."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        # stored as tensors and plain numbers so that weights_only loading accepts the file
+        "numpy": (name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(_as_python_state(state["python"]))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _as_python_state(state):
+    # torch.save keeps tuples; a round trip through weights_only loading may give lists.
+    version, internal, gauss = state
+    return version, tuple(internal), gauss
+
+
+def load_state(path: str | Path) -> dict:
+    """Load a ``last.pth`` training state; a one-line RuntimeError names the file on failure."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise RuntimeError(f"{path}: cannot read the training state ({exc})") from exc
+    for key in ("model", "optimizer", "next_epoch", "best_ap", "history", "rng"):
+        if key not in state:
+            raise RuntimeError(f"{path}: training state lacks the field {key!r}")
+    return state
+
+
+def rewrite_map_file(path: str | Path, history: list[tuple[int, float, float]]) -> None:
+    """Replace ``mAP.txt`` by exactly the lines of ``history`` (atomic; used on resume)."""
+    lines = "".join(f"{epoch}\t{ap!r}\t{ap_best!r}\n" for epoch, ap, ap_best in history)
+    atomic_write_text(lines, path)

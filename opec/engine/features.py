@@ -1,0 +1,238 @@
+"""Frozen SPPE features for the refiner: computed per batch, or once and cached.
+
+For the non-Alpha variants the SPPE runs frozen (eval mode, no gradients) on crops that never change
+(no augmentation), so every epoch recomputes exactly the same three taps -- about 75 % of the
+original's training cost. :class:`FeatureCache` computes them once per person, in batches, and
+keeps them in memory or in a memory-mapped file (``storage='disk'``, reused by later runs and by
+resumes), optionally as float16 (halves the size; the benchmark reports the error it introduces).
+A batch then fetches its persons' taps by person id into buffers allocated once.
+
+An *extractor* is any callable ``inps (B,3,H,W) -> [tap0 (B,512,H/16,W/16), tap1 (B,256,H/8,W/8),
+tap2 (B,128,H/4,W/4)]``; :func:`sppe_extractor` wraps FastPose.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset
+from tqdm import tqdm
+
+from opec.data.datasets import collate_persons
+from opec.engine import distributed as dist_utils
+
+STORAGES = ("memory", "disk")
+DTYPES = {"float32": torch.float32, "float16": torch.float16}
+
+
+def sppe_extractor(sppe: torch.nn.Module):
+    """Frozen FastPose as an extractor: eval mode, no autograd, returns its three feature taps."""
+    sppe.eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def extract(inps: torch.Tensor) -> list[torch.Tensor]:
+        return list(sppe(inps).features)
+
+    return extract
+
+
+class FeatureCache:
+    """The three SPPE taps of every person of a dataset, indexed by person id.
+
+    ``taps``: three CPU tensors (N, C_t, H_t, W_t) of the storage dtype (memory or memmap backed).
+    """
+
+    def __init__(self, taps: list[torch.Tensor]):
+        self.taps = taps
+        self._host: list[torch.Tensor] | None = None
+        self._device: list[torch.Tensor] | None = None
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.taps[0].dtype
+
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self.taps)
+
+    def fetch(self, person_ids: torch.Tensor, device: torch.device | str) -> list[torch.Tensor]:
+        """Float32 taps (P, C_t, H_t, W_t) of ``person_ids`` on ``device``.
+
+        The returned tensors are views of buffers reused by the next call (grown when a batch is
+        larger than any before): use them within the step.
+        """
+        device = torch.device(device)
+        count = len(person_ids)
+        if self._host is None or self._host[0].shape[0] < count:
+            capacity = max(count, 1)
+            pin = device.type == "cuda"
+            self._host = [torch.empty((capacity, *t.shape[1:]), dtype=t.dtype, pin_memory=pin)
+                          for t in self.taps]
+            same = device.type == "cpu" and self.dtype == torch.float32
+            self._device = None if same else [torch.empty((capacity, *t.shape[1:]), device=device)
+                                              for t in self.taps]
+        out = []
+        for t, tap in enumerate(self.taps):
+            host = self._host[t][:count]
+            torch.index_select(tap, 0, person_ids, out=host)
+            if self._device is None:
+                out.append(host)
+            else:
+                dev = self._device[t][:count]
+                dev.copy_(host, non_blocking=True)
+                out.append(dev)
+        return out
+
+    @classmethod
+    def build(cls, dataset, extractor, *, device, storage: str = "memory", dtype: str = "float32",
+              path: str | Path | None = None, fingerprint: dict | None = None, batch_size: int = 32,
+              num_workers: int = 2, desc: str = "features") -> "FeatureCache":
+        """Run ``extractor`` once over every person of ``dataset`` (a dataset whose ``crops``
+        attribute turns image loading on) and store the taps.
+
+        ``storage='disk'`` writes ``<path>.tap{0,1,2}.npy`` memmaps plus ``<path>.json`` holding
+        ``fingerprint``; a later call with the same fingerprint reuses the files. Under
+        ``torchrun`` the disk cache is computed in shards by all ranks; the memory cache is computed
+        by every rank for itself.
+        """
+        if storage not in STORAGES:
+            raise ValueError(f"feature_cache.storage: expected one of {STORAGES}, got {storage!r}")
+        if dtype not in DTYPES:
+            raise ValueError(f"feature_cache.dtype: expected one of {tuple(DTYPES)}, got {dtype!r}")
+        num = dataset.num_persons
+        rank, world = dist_utils.rank(), dist_utils.world_size()
+        shapes = _tap_shapes(dataset, extractor, device)
+        torch_dtype = DTYPES[dtype]
+        if storage == "disk":
+            if path is None:
+                raise ValueError("feature_cache: storage 'disk' needs a path")
+            path = Path(path)
+            meta_path = path.with_suffix(".json")
+            meta = {"fingerprint": _digest(fingerprint), "shapes": shapes, "dtype": dtype, "persons": num}
+            if _reusable(meta_path, meta):
+                return cls([torch.from_numpy(_open_memmap(path, t, "r")) for t in range(3)])
+            if rank == 0:
+                meta_path.unlink(missing_ok=True)
+                for t, shape in enumerate(shapes):
+                    _open_memmap(path, t, "w+", (num, *shape), dtype).flush()
+            dist_utils.barrier()
+            arrays = [_open_memmap(path, t, "r+") for t in range(3)]
+            taps = [torch.from_numpy(a) for a in arrays]
+            todo = list(range(rank, len(dataset), world))
+        else:
+            taps = [torch.empty((num, *shape), dtype=torch_dtype) for shape in shapes]
+            todo = list(range(len(dataset)))
+
+        crops_before = dataset.crops
+        dataset.crops = True
+        loader = DataLoader(Subset(dataset, todo), batch_size=_items_per_batch(dataset, batch_size),
+                            shuffle=False, num_workers=num_workers, collate_fn=collate_persons)
+        bar = tqdm(total=len(todo), desc=desc, unit="img" if len(dataset) != num else "person",
+                   disable=dist_utils.quiet_progress(), dynamic_ncols=True)
+        try:
+            for batch in loader:
+                ids = batch["person_ids"]
+                for start in range(0, len(ids), batch_size):
+                    feats = extractor(batch["inps"][start:start + batch_size].to(device))
+                    for tap, feat in zip(taps, feats):
+                        tap[ids[start:start + batch_size]] = feat.to("cpu", torch_dtype)
+                bar.update(len(batch["images"]))
+        finally:
+            bar.close()
+            dataset.crops = crops_before
+        if storage == "disk":
+            for array in arrays:
+                array.flush()
+            del taps, arrays
+            dist_utils.barrier()
+            if rank == 0:  # the metadata marks the files complete
+                meta_path.write_text(json.dumps(meta))
+            dist_utils.barrier()
+            return cls([torch.from_numpy(_open_memmap(path, t, "r")) for t in range(3)])
+        return cls(taps)
+
+
+def _tap_shapes(dataset, extractor, device) -> list[tuple[int, int, int]]:
+    """(C, H, W) of each tap, from one person's crop."""
+    crops_before = dataset.crops
+    dataset.crops = True
+    try:
+        inps = dataset[0]["inps"][:1]
+    finally:
+        dataset.crops = crops_before
+    feats = extractor(torch.as_tensor(inps).to(device))
+    return [tuple(int(s) for s in f.shape[1:]) for f in feats]
+
+
+def _items_per_batch(dataset, persons: int) -> int:
+    """Images per loader batch so that a batch holds about ``persons`` persons."""
+    per_item = max(1, round(dataset.num_persons / len(dataset)))
+    return max(1, persons // per_item)
+
+
+def _digest(fingerprint: dict | None) -> str:
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _reusable(meta_path: Path, meta: dict) -> bool:
+    try:
+        old = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        return False
+    old["shapes"] = [tuple(s) for s in old.get("shapes", [])]
+    return old == meta
+
+
+def _open_memmap(path: Path, tap: int, mode: str, shape=None, dtype=None) -> np.memmap:
+    """The memmap file ``<path>.tap<tap>.npy``: created (``w+``), read-write or read-only."""
+    file = path.parent / f"{path.name}.tap{tap}.npy"
+    if mode == "w+":
+        return np.lib.format.open_memmap(file, mode="w+", dtype=np.dtype(dtype), shape=shape)
+    # "c" (copy-on-write) for reading keeps the array writable for torch without touching the file.
+    return np.load(file, mmap_mode="c" if mode == "r" else mode)
+
+
+class ToyFeatureNet(torch.nn.Module):
+    """A cheap stand-in for FastPose with the same output layout, for tests and smoke runs only.
+
+    Average-pools the crop by ``16·scale``, ``8·scale`` and ``4·scale`` and projects each pooled
+    map with a fixed random 1x1 convolution (+ ReLU) to 512, 256 and 128 channels: taps of shape
+    (B,512,H/16s,W/16s), (B,256,H/8s,W/8s), (B,128,H/4s,W/4s). ``forward`` returns an object with
+    a ``features`` list like ``opec.sppe.SPPEOutput``. Deterministic for a given ``seed``.
+    """
+
+    def __init__(self, scale: int = 1, seed: int = 0):
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        self.strides = (16 * scale, 8 * scale, 4 * scale)
+        self.projections = torch.nn.ModuleList()
+        for channels in (512, 256, 128):
+            conv = torch.nn.Conv2d(3, channels, kernel_size=1)
+            with torch.no_grad():
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator))
+                conv.bias.copy_(torch.randn(conv.bias.shape, generator=generator) * 0.1)
+            self.projections.append(conv)
+
+    def forward(self, inps: torch.Tensor):
+        feats = [torch.relu(proj(torch.nn.functional.avg_pool2d(inps, s)))
+                 for proj, s in zip(self.projections, self.strides)]
+        return _Taps(feats)
+
+
+class _Taps:
+    def __init__(self, features):
+        self.features = features
+
+
+def build_feature_net(sppe_cfg: dict, device) -> torch.nn.Module:
+    """The feature network of ``cfg.sppe``: ``type='FastPose'`` (``weights`` path, or None for
+    random weights) or ``type='ToyFeatureNet'`` (``scale``, ``seed``; tests only)."""
+    kind = sppe_cfg.get("type", "FastPose")
+    if kind == "FastPose":
+        from opec.sppe import build_sppe
+        return build_sppe(weights=sppe_cfg.get("weights"), device=device)
+    if kind == "ToyFeatureNet":
+        return ToyFeatureNet(scale=sppe_cfg.get("scale", 1), seed=sppe_cfg.get("seed", 0)).to(device).eval()
+    raise ValueError(f"sppe.type: expected 'FastPose' or 'ToyFeatureNet', got {kind!r}")

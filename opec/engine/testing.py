@@ -1,0 +1,73 @@
+"""The original evaluation protocol (opec_spec §11), run after every epoch and by ``tools/test.py``.
+
+1. Refine every predicted person of ``test_compute_map++.json``: the last GCN stage's (x̂, ŷ),
+   mapped back to image pixels with the inverse box normalisation.
+2. Replace only the joints whose AlphaPose score is < 0.2 (scores unchanged) -> "without best match".
+3. Transplant the refined persons into the best-match predictions by box IoU > 0.9 -> "best match".
+4. Score both with the 12-joint CrowdPose AP (``KeypointEvaluator(..., protocol='opec12')``).
+
+Under ``torchrun`` every rank refines a contiguous share of the persons; the refined joints are
+gathered once on rank 0, which evaluates and broadcasts the two APs.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset
+
+from opec.data import crop as crop_module
+from opec.data.datasets import TestDataset, collate_persons
+from opec.engine import distributed as dist_utils
+from opec.evaluation import protocol
+
+REPLACE_THRESHOLD = 0.2
+BEST_MATCH_IOU = 0.9
+
+
+@torch.no_grad()
+def refine_persons(model, dataset: TestDataset, model_input, device, batch_size: int = 60,
+                   num_workers: int = 0) -> np.ndarray | None:
+    """Refined joints (N,12,2) in image pixels for all N persons of ``dataset`` (rank 0; None on
+    other ranks). ``model_input(batch) -> features or crops`` supplies the model's second input."""
+    was_training = model.training
+    model.eval()
+    n, rank, world = len(dataset), dist_utils.rank(), dist_utils.world_size()
+    share = list(range(rank * n // world, (rank + 1) * n // world))
+    loader = DataLoader(Subset(dataset, share), batch_size=batch_size, shuffle=False,
+                        num_workers=num_workers, collate_fn=collate_persons)
+    parts = []
+    for batch in loader:
+        output = model(batch["joints"].to(device), model_input(batch))
+        last = output.stages[-1].float().cpu().numpy()  # (P,12,2) box-normalised, last GCN stage
+        boxes = batch["boxes"].numpy().astype(np.float64)
+        parts.append(crop_module.denormalize_from_box(last, boxes[:, :2], boxes[:, 2:4]))
+    model.train(was_training)
+    mine = np.concatenate(parts) if parts else np.zeros((0, 12, 2))
+    gathered = dist_utils.gather_to_main(mine)
+    return None if gathered is None else np.concatenate(gathered)
+
+
+def protocol_results(dataset: TestDataset, refined_xy: np.ndarray | None,
+                     best_match: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The two results lists of the protocol: (without best match, with best match).
+
+    ``refined_xy`` None gives the unrefined AlphaPose predictions (the "initial" numbers).
+    """
+    if refined_xy is None:
+        plain = copy.deepcopy(dataset.predictions)
+    else:
+        joints = protocol.replace_low_confidence(dataset.initial, refined_xy, REPLACE_THRESHOLD)
+        plain = []
+        for entry, kps in zip(dataset.predictions, joints):
+            entry = dict(entry)
+            entry["keypoints"] = [float(v) for v in kps.reshape(-1)]
+            plain.append(entry)
+    return plain, protocol.transplant_best_match(plain, best_match, BEST_MATCH_IOU)
+
+
+def evaluate_protocol(evaluator, dataset: TestDataset, refined_xy, best_match) -> tuple[dict, dict]:
+    """Full metric dicts (without best match, with best match)."""
+    plain, best = protocol_results(dataset, refined_xy, best_match)
+    return evaluator.evaluate(plain), evaluator.evaluate(best)

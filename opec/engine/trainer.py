@@ -1,0 +1,313 @@
+"""The training loop (opec_spec §10), readable top to bottom, plus what the original lacked:
+resume, torchrun/DDP, mixed precision, cached frozen features, loggers and progress bars.
+
+One iteration (:meth:`Trainer.train_one_epoch`):
+
+    batch (persons of ``batch_images`` images) -> frozen SPPE taps (cached, or the SPPE inside the
+    model for the Alpha variants) -> refiner -> ``opec_loss`` -> backward -> clip the global grad
+    norm to 1 over all parameters -> Adam (no weight decay) with the per-iteration cosine LR.
+
+After every epoch (:meth:`Trainer.end_epoch`): the protocol's two APs (``opec.engine.testing``),
+``<epoch>.pth``, ``best_checkpoint.pth`` when the without-best-match AP improved (selection on the
+*test* split, as the original), the ``mAP.txt`` line, then ``last.pth`` (see ``checkpoint``).
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from opec.data.datasets import TestDataset, TrainDataset, collate_persons
+from opec.data.annotations import read_predictions
+from opec.engine import checkpoint as ckpt
+from opec.engine import distributed as dist_utils
+from opec.engine.features import FeatureCache, build_feature_net, sppe_extractor
+from opec.engine.lr import cosine_lr, set_lr
+from opec.engine.testing import evaluate_protocol, protocol_results, refine_persons
+from opec.keypoints import OPEC12
+from opec.refiner import build_refiner, load_refiner_checkpoint, opec_loss
+from opec.refiner.alpha import AlphaOPECNet, load_alpha_checkpoint
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_model(cfg, device) -> torch.nn.Module:
+    """The refiner of ``cfg.model``; with ``cfg.sppe.fine_tune`` the Alpha variant (SPPE inside)."""
+    refiner = build_refiner(dict(cfg.model))
+    if cfg.sppe.get("fine_tune", False):
+        sppe = build_feature_net(dict(cfg.sppe), device)
+        return AlphaOPECNet(refiner, sppe).to(device)
+    return refiner.to(device)
+
+
+def load_model_weights(model: torch.nn.Module, path) -> None:
+    """A checkpoint of this project or of the original, for the plain or the Alpha variant."""
+    if isinstance(model, AlphaOPECNet):
+        load_alpha_checkpoint(model, path)
+    else:
+        load_refiner_checkpoint(model, path)
+
+
+def _file_fingerprint(paths) -> list:
+    out = []
+    for p in paths:
+        p = Path(p)
+        st = p.stat()
+        out.append([str(p.resolve()), st.st_size, st.st_mtime_ns])
+    return out
+
+
+class Trainer:
+    """Builds everything from a config and runs :meth:`fit`.
+
+    ``overrides`` (CLI): ``batch_images``, ``epochs``, ``lr``, ``seed``, ``amp``, ``device``;
+    ``resume``: 'auto' (continue when ``last.pth`` exists), 'yes' (must exist) or 'no' (fresh).
+    """
+
+    def __init__(self, cfg, work_dir: str | Path | None = None, resume: str = "auto", **overrides):
+        self.cfg = cfg
+        self.work_dir = Path(work_dir or Path(cfg.get("work_root", "checkpoints")) / cfg.name)
+        self.resume = resume
+        sched = cfg.schedule
+        self.epochs = int(overrides.get("epochs") or sched.epochs)
+        self.base_lr = float(overrides.get("lr") or sched.lr)
+        self.batch_images = int(overrides.get("batch_images") or cfg.train_data.batch_images)
+        self.seed = int(overrides["seed"] if overrides.get("seed") is not None else cfg.get("seed", 0))
+        device = overrides.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = dist_utils.init(torch.device(device).type)
+        amp = overrides.get("amp")
+        self.amp = bool(cfg.get("amp", False) if amp is None else amp)
+        if self.amp and self.device.type != "cuda":
+            warnings.warn("mixed precision needs CUDA; training in float32 on the CPU", stacklevel=2)
+            self.amp = False
+        self.alpha = bool(cfg.sppe.get("fine_tune", False))
+        self.loggers = None
+
+    # ------------------------------------------------------------------ set-up
+    def setup(self) -> None:
+        cfg, device = self.cfg, self.device
+        seed_everything(self.seed)
+        cache_cfg = cfg.get("feature_cache") or {}
+        cached = not self.alpha and cache_cfg.get("storage") is not None
+        self.train_set = TrainDataset(list(cfg.train_data.annotations), crops=not cached)
+        test = cfg.test_data
+        self.test_set = TestDataset(test.pred_json, test.img_dir, crops=not cached)
+        self.best_match = read_predictions(test.best_json)
+
+        from opec.evaluation import KeypointEvaluator
+        self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"),
+                                           protocol="opec12")
+
+        self.model = build_model(cfg, device)
+        if self.alpha:
+            self.train_input = self.test_input = lambda batch: batch["inps"].to(device, non_blocking=True)
+        else:
+            extractor = sppe_extractor(build_feature_net(dict(cfg.sppe), device))
+            if cached:
+                self.train_cache, self.test_cache = self._build_caches(extractor, cache_cfg)
+                self.train_input = lambda b: self.train_cache.fetch(b["person_ids"], device)
+                self.test_input = lambda b: self.test_cache.fetch(b["person_ids"], device)
+            else:
+                self.train_input = self.test_input = lambda b: extractor(b["inps"].to(device, non_blocking=True))
+        self.net = (DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
+                    if dist_utils.is_distributed() else self.model)
+        # One group, no weight decay: the original's per-group LRs are overwritten every iteration.
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.base_lr, weight_decay=0.0)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp)
+
+        self.sampler = DistributedSampler(self.train_set, num_replicas=dist_utils.world_size(),
+                                          rank=dist_utils.rank(), shuffle=True, seed=self.seed)
+        workers = 0 if cached else int(cfg.train_data.get("num_workers", 4))
+        self.train_loader = DataLoader(self.train_set, batch_size=self.batch_images, sampler=self.sampler,
+                                       num_workers=workers, collate_fn=collate_persons,
+                                       pin_memory=device.type == "cuda", persistent_workers=workers > 0)
+        self.test_batch = int(test.get("batch_size", 60))
+        self.test_workers = 0 if cached else int(test.get("num_workers", 4))
+
+        self.start_epoch, self.best_ap, self.history = 0, -math.inf, []
+        self._resume_or_start()
+        if dist_utils.is_main():
+            from opec.engine.loggers import build_loggers
+            self.loggers = build_loggers(self.work_dir, visdom=cfg.get("visdom"),
+                                         tensorboard=bool(cfg.get("tensorboard", False)))
+
+    def _build_caches(self, extractor, cache_cfg) -> tuple[FeatureCache, FeatureCache]:
+        storage, dtype = cache_cfg.get("storage"), cache_cfg.get("dtype", "float32")
+        batch = int(cache_cfg.get("batch_size", 32))
+        workers = int(self.cfg.train_data.get("num_workers", 4))
+        sppe = dict(self.cfg.sppe)
+        if sppe.get("weights"):
+            sppe["weights"] = _file_fingerprint([sppe["weights"]])
+        caches = []
+        for split, dataset, files in (
+            ("train", self.train_set, [a["json_file"] for a in self.cfg.train_data.annotations]),
+            ("test", self.test_set, [self.cfg.test_data.pred_json]),
+        ):
+            caches.append(FeatureCache.build(
+                dataset, extractor, device=self.device, storage=storage, dtype=dtype,
+                path=self.work_dir / "feature_cache" / split, batch_size=batch, num_workers=workers,
+                fingerprint={"files": _file_fingerprint(files), "sppe": sppe}, desc=f"SPPE features ({split})"))
+        return caches[0], caches[1]
+
+    def _resume_or_start(self) -> None:
+        last = self.work_dir / ckpt.LAST_STATE
+        if self.resume == "yes" and not last.is_file():
+            raise FileNotFoundError(f"{last}: no training state to resume from")
+        if self.resume != "no" and last.is_file():
+            state = ckpt.load_state(last)
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if state.get("scaler"):
+                self.scaler.load_state_dict(state["scaler"])
+            self.start_epoch, self.best_ap = int(state["next_epoch"]), float(state["best_ap"])
+            self.history = [tuple(h) for h in state["history"]]
+            ckpt.set_rng_state(state["rng"])
+            if dist_utils.is_main():  # the state's history is authoritative (see checkpoint.py)
+                ckpt.rewrite_map_file(self.work_dir / ckpt.MAP_FILE, self.history)
+            self.resumed = True
+        else:
+            if dist_utils.is_main():  # a fresh run starts a fresh mAP.txt, as the original
+                self.work_dir.mkdir(parents=True, exist_ok=True)
+                ckpt.atomic_write_text("", self.work_dir / ckpt.MAP_FILE)
+            self.resumed = False
+        dist_utils.barrier()
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self) -> list[tuple[int, float, float]]:
+        """Train from ``start_epoch`` to ``epochs``; returns the mAP history (epoch, AP, AP_best)."""
+        self.setup()
+        try:
+            if self.start_epoch == 0 and not self.resumed:
+                self.log_initial()
+            for epoch in range(self.start_epoch, self.epochs):
+                self.train_one_epoch(epoch)
+                self.end_epoch(epoch)
+        finally:
+            if self.loggers is not None:
+                self.loggers.close()
+        return self.history
+
+    def train_one_epoch(self, epoch: int) -> None:
+        net, optimizer, device = self.net, self.optimizer, self.device
+        net.train()
+        self.sampler.set_epoch(epoch)
+        steps = len(self.train_loader)
+        bar = tqdm(self.train_loader, total=steps, desc=f"epoch {epoch}/{self.epochs}", unit="batch",
+                   disable=dist_utils.quiet_progress(), dynamic_ncols=True)
+        clip = float(self.cfg.schedule.get("clip_grad_norm", 1.0))
+        tick = time.perf_counter()
+        for i, batch in enumerate(bar):
+            data_time = time.perf_counter() - tick
+            model_input = self.train_input(batch)                 # frozen SPPE taps, or crops (Alpha)
+            joints = batch["joints"].to(device, non_blocking=True)  # (P,12,3) box-normalised x̂, ŷ, score
+            target = batch["target"].to(device, non_blocking=True)  # (P,12,3) box-normalised x̂, ŷ, v
+
+            lr = cosine_lr(epoch + i / steps, self.base_lr, self.epochs, **self.cfg.schedule.lr_schedule)
+            set_lr(optimizer, lr)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=self.amp):
+                output = net(joints, model_input)
+            loss, terms = opec_loss(_to_float(output), target)
+
+            optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(optimizer)
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+            self.scaler.step(optimizer)
+            self.scaler.update()
+
+            batch_time = time.perf_counter() - tick
+            tick = time.perf_counter()
+            loss_value = float(loss.detach())
+            bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", data=f"{data_time:.3f}s",
+                            batch=f"{batch_time:.3f}s", persons=len(joints))
+            if self.loggers is not None:
+                self.loggers.log_scalars(epoch * steps + i, {
+                    "loss": loss_value, **{k: float(v) for k, v in terms.items()}, "lr": lr,
+                    "grad_norm": float(grad_norm), "persons": len(joints),
+                    "data_time": data_time, "batch_time": batch_time}, group="train")
+        bar.close()
+
+    def evaluate(self):
+        """Refined joints of the test set (rank 0; None elsewhere)."""
+        return refine_persons(self.net.module if isinstance(self.net, DistributedDataParallel) else self.net,
+                              self.test_set, self.test_input, self.device, self.test_batch, self.test_workers)
+
+    def log_initial(self) -> None:
+        """The unrefined predictions' APs (what the refinement must beat)."""
+        if not dist_utils.is_main():
+            return
+        plain, best = evaluate_protocol(self.evaluator, self.test_set, None, self.best_match)
+        self.initial = (plain["AP"], best["AP"])
+        print(f"[initial] AP {plain['AP']:.4f} (without best match)  {best['AP']:.4f} (best match)", flush=True)
+        self.loggers.log_scalars(0, {"AP": plain["AP"], "AP_best": best["AP"]}, group="initial")
+
+    def end_epoch(self, epoch: int) -> None:
+        refined = self.evaluate()
+        metrics = None
+        if dist_utils.is_main():
+            plain, best = evaluate_protocol(self.evaluator, self.test_set, refined, self.best_match)
+            metrics = (plain["AP"], best["AP"])
+            self.loggers.log_scalars(epoch, {"AP": plain["AP"], "AP_best": best["AP"],
+                                             **{f"plain/{k}": v for k, v in plain.items()},
+                                             **{f"best/{k}": v for k, v in best.items()}}, group="eval")
+            self._log_panel(epoch, refined)
+        ap, ap_best = dist_utils.broadcast_from_main(metrics)
+        if dist_utils.is_main():
+            self._save_epoch(epoch, ap, ap_best)
+        else:
+            self.best_ap = max(self.best_ap, ap)
+            self.history.append((epoch, ap, ap_best))
+        dist_utils.barrier()
+        if dist_utils.is_main():
+            print(f"[epoch {epoch}] AP {ap:.4f} (without best match)  {ap_best:.4f} (best match)", flush=True)
+
+    def _save_epoch(self, epoch: int, ap: float, ap_best: float) -> None:
+        from opec.evaluation.protocol import append_map_line
+        weights = self.model.state_dict()
+        ckpt.atomic_save(weights, self.work_dir / f"{epoch}.pth")
+        if ap > self.best_ap:  # selected on the test split by the without-best-match AP (as the original)
+            self.best_ap = ap
+            ckpt.atomic_save(weights, self.work_dir / ckpt.BEST_CHECKPOINT)
+        self.history.append((epoch, ap, ap_best))
+        append_map_line(self.work_dir / ckpt.MAP_FILE, epoch, ap, ap_best)
+        ckpt.atomic_save({
+            "model": weights, "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.amp else None,
+            "next_epoch": epoch + 1, "best_ap": self.best_ap, "history": self.history,
+            "rng": ckpt.rng_state(), "config": self.cfg.name,
+        }, self.work_dir / ckpt.LAST_STATE)
+
+    def _log_panel(self, epoch: int, refined: np.ndarray) -> None:
+        """Before/after picture of the persons of the first test image (visualisation optional)."""
+        try:
+            from opec.visualization import before_after_panel
+        except ImportError:
+            if epoch == self.start_epoch:
+                warnings.warn("opec.visualization is not available: no before/after images", stacklevel=2)
+            return
+        from opec.data.annotations import read_image
+        ds = self.test_set
+        first = ds.predictions[0]["image_id"]
+        idx = [i for i, p in enumerate(ds.predictions) if p["image_id"] == first][: int(self.cfg.get("log_persons", 4))]
+        plain, _ = protocol_results(ds, refined, [])
+        after = np.asarray([plain[i]["keypoints"] for i in idx]).reshape(len(idx), -1, 3)
+        panel = before_after_panel(read_image(ds.image_paths[idx[0]]), ds.initial[idx], after, OPEC12,
+                                   boxes=ds.boxes[idx])
+        self.loggers.log_image(epoch, "before_after", panel)
+
+
+def _to_float(output):
+    """Refiner outputs in float32 for the loss (autocast may give float16)."""
+    return type(output)([s.float() for s in output.stages], output.points.float())
