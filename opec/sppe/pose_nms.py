@@ -61,8 +61,8 @@ def pose_nms(boxes, box_scores, pose_coords, pose_scores) -> list[dict]:
     boxes = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4)
     box_scores = torch.as_tensor(box_scores, dtype=torch.float32).reshape(-1)
     coords = torch.as_tensor(pose_coords, dtype=torch.float32)
-    num = coords.shape[0]
-    scores = torch.as_tensor(pose_scores, dtype=torch.float32).reshape(num, -1)
+    num, joints = coords.shape[:2]
+    scores = torch.as_tensor(pose_scores, dtype=torch.float32).reshape(num, joints)
     scores = torch.where(scores == 0, ZERO_SCORE, scores)
     size = boxes[:, 2:] - boxes[:, :2]
     ref_dist = ALPHA * torch.maximum(size[:, 0], size[:, 1])
