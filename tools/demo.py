@@ -3,7 +3,8 @@
 Writes to --out-dir: ``alphapose-results.json`` (AlphaPose results format: one entry per person
 with image_id = image file name, or "<frame>.jpg" for a video; category_id 1; keypoints as
 x, y, score triplets in the chosen joint order; score; bbox = corner-format crop box) and one
-rendered PNG per image/frame in ``vis/`` (--before-after: initial and refined poses side by side).
+rendered PNG per image/frame in ``vis/`` (--before-after: initial and refined poses side by side);
+with refinement also ``initial-results.json``, the same persons before refinement.
 Nothing is written unless every input was processed.
 
   python tools/demo.py photo.jpg --checkpoint checkpoints/opec_gcn_crowdpose/best_checkpoint.pth
@@ -29,6 +30,7 @@ import numpy as np  # noqa: E402
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 RESULTS_NAME = "alphapose-results.json"
+INITIAL_NAME = "initial-results.json"  # the same persons before refinement
 
 
 class InputError(ValueError):
@@ -113,9 +115,9 @@ def frame_count(kind: str, items) -> int | None:
     return count or None
 
 
-def results_entries(name: str, persons: list[dict]) -> list[dict]:
+def results_entries(name: str, persons: list[dict], key: str = "keypoints") -> list[dict]:
     return [dict(image_id=name, category_id=1,
-                 keypoints=[round(float(v), 4) for v in p["keypoints"].reshape(-1)],
+                 keypoints=[round(float(v), 4) for v in p[key].reshape(-1)],
                  score=float(p["score"]), bbox=[round(float(v), 4) for v in p["bbox"]])
             for p in persons]
 
@@ -161,23 +163,29 @@ def _process(args, kind, items, frames) -> int:
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
         (staging / "vis").mkdir()
-        results, names = [], []
+        results, initial, names = [], [], []
         progress = tqdm(frames, total=frame_count(kind, items), unit="img",
                         disable=not sys.stderr.isatty())
         for name, image in progress:
             persons = pipeline(image)
             results += results_entries(name, persons)
+            initial += results_entries(name, persons, "initial_keypoints")
             vis_name = Path(name).stem + ".png"
             if not cv2.imwrite(str(staging / "vis" / vis_name),
                                render(image, persons, args.format, args.before_after)):
                 raise OSError(f"{staging / 'vis' / vis_name}: cannot write image")
             names.append(vis_name)
-        with open(staging / RESULTS_NAME, "w") as f:
-            json.dump(results, f)
+        outputs = {RESULTS_NAME: results}
+        if not args.no_refine:
+            outputs[INITIAL_NAME] = initial
+        for file_name, entries in outputs.items():
+            with open(staging / file_name, "w") as f:
+                json.dump(entries, f)
         (out_dir / "vis").mkdir(parents=True, exist_ok=True)
         for vis_name in names:
             (staging / "vis" / vis_name).replace(out_dir / "vis" / vis_name)
-        (staging / RESULTS_NAME).replace(out_dir / RESULTS_NAME)
+        for file_name in outputs:
+            (staging / file_name).replace(out_dir / file_name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     print(f"{len(results)} persons in {len(names)} images; results: {out_dir / RESULTS_NAME}; "

@@ -65,7 +65,14 @@ def test_folder_gives_results_json_and_before_after_pngs(weights, fixtures_dir, 
         image = cv2.imread(str(images / name))
         panel = cv2.imread(str(out / "vis" / (Path(name).stem + ".png")))
         assert panel is not None and panel.shape[1] > 2 * image.shape[1]   # two halves + gap
-    assert sorted(p.name for p in out.iterdir()) == ["alphapose-results.json", "vis"]
+    initial = json.loads((out / "initial-results.json").read_text())
+    assert [(r["image_id"], r["bbox"]) for r in initial] == [(r["image_id"], r["bbox"]) for r in results]
+    for before, after in zip(initial, results):   # only joints scored < 0.2 may move
+        before = np.array(before["keypoints"]).reshape(14, 3)[:12]
+        after = np.array(after["keypoints"]).reshape(14, 3)[:12]
+        keep = before[:, 2] >= 0.2
+        assert np.array_equal(before[keep], after[keep]) and np.array_equal(before[:, 2], after[:, 2])
+    assert sorted(p.name for p in out.iterdir()) == ["alphapose-results.json", "initial-results.json", "vis"]
     assert not list(tmp_path.glob(".out-*"))                             # staging folder removed
 
 
