@@ -15,8 +15,8 @@ last line per (group, step)). Non-finite values are written as ``null`` (JSON ha
 Visdom: line plots, one trace per value key; keys of one family share a window ``<group>/<family>``
 where the family is the key up to its first "/" or else its first "_" (so ``loss``, ``loss_stage1``
 and ``loss_points`` share ``train/loss``, ``AP`` and ``AP_best`` share ``eval/AP``, ``plain/AP50``
-goes to ``eval/plain``, while ``lr`` and ``grad_norm`` get windows of their own); one image window
-per image name. Plots are appended to, so a resumed run continues them. The server is checked once with
+goes to ``eval/plain``, keys ending in ``_time`` share ``<group>/time``, while ``lr`` and
+``grad_norm`` get windows of their own); one image window per image name. Plots are appended to, so a resumed run continues them. The server is checked once with
 a short timeout; when it does not answer, ONE warning is emitted and visdom is disabled for the run.
 Posting happens on a background thread, so a slow or dying server never blocks training; a failure
 there also gives one warning and disables visdom.
@@ -52,7 +52,9 @@ def _finite_or_none(value: Any) -> float | None:
 
 def window_family(key: str) -> str:
     """The visdom window a scalar goes to within its group (see the module docstring)."""
-    return key.split("/", 1)[0] if "/" in key else key.split("_", 1)[0]
+    if "/" in key:
+        return key.split("/", 1)[0]
+    return "time" if key.endswith("_time") else key.split("_", 1)[0]
 
 
 class _VisdomSink:

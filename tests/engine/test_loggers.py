@@ -155,3 +155,4 @@ def test_window_families():
     assert window_family("AP_best") == "AP"
     assert window_family("plain/AP_easy") == "plain"
     assert window_family("lr") == "lr" != window_family("grad_norm")
+    assert window_family("data_time") == window_family("batch_time") == "time"
