@@ -212,6 +212,21 @@ class Loggers:
         self.close()
 
 
+def parse_visdom_url(url: str, env: str = "main") -> dict:
+    """``"localhost:8097"`` / ``"http://host:8098"`` -> ``dict(server=, port=, env=)`` for
+    :func:`build_loggers` (port 8097 when absent); for a ``--visdom`` command-line option."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    try:
+        port = parts.port or 8097
+    except ValueError:
+        raise ValueError(f"visdom address {url!r}: the port must be a number") from None
+    if not parts.hostname:
+        raise ValueError(f"visdom address {url!r}: expected host[:port], e.g. localhost:8097")
+    return dict(server=f"{parts.scheme}://{parts.hostname}", port=port, env=env)
+
+
 def build_loggers(work_dir: str | Path, visdom: Mapping | None = None,
                   tensorboard: bool = False) -> Loggers:
     """Loggers writing ``<work_dir>/log.jsonl``; ``visdom=dict(server=, port=, env=)`` adds a

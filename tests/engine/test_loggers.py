@@ -9,7 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
-from opec.engine.loggers import CONNECT_TIMEOUT_S, build_loggers, window_family
+from opec.engine.loggers import (CONNECT_TIMEOUT_S, build_loggers, parse_visdom_url,
+                                 window_family)
 
 
 def _read_jsonl(path):
@@ -156,3 +157,12 @@ def test_window_families():
     assert window_family("plain/AP_easy") == "plain"
     assert window_family("lr") == "lr" != window_family("grad_norm")
     assert window_family("data_time") == window_family("batch_time") == "time"
+
+
+def test_parse_visdom_url():
+    assert parse_visdom_url("localhost:8098", env="run1") == dict(
+        server="http://localhost", port=8098, env="run1")
+    assert parse_visdom_url("https://vis.example.org") == dict(
+        server="https://vis.example.org", port=8097, env="main")
+    with pytest.raises(ValueError, match="port must be a number"):
+        parse_visdom_url("localhost:eighty")
