@@ -1,7 +1,8 @@
 """Keypoint AP/AR identical to the official evaluators (CrowdPose API, pycocotools keypoints).
 
-The matching core (OKS, per-image greedy matching, accumulation over 101 recall points) is
-faster-coco-eval's ``COCOeval_faster``. Written here is only what no library does:
+The matching core (per-image greedy matching, accumulation over 101 recall points, ignore
+regions, score truncation) is faster-coco-eval's ``COCOeval_faster``. Written here is only what no
+library does:
 
 * the dataset rules: CrowdPose's OKS scale 0.53 * w * h of the GT box and its 14 sigmas;
   pycocotools' stored ``area`` and 17 COCO sigmas for coco / ochuman;
@@ -9,8 +10,9 @@ faster-coco-eval's ``COCOeval_faster``. Written here is only what no library doe
 * AP80 / AP90 (single-threshold AP, threshold looked up with ``isclose``);
 * the CrowdPose easy / medium / hard split by ``images[].crowdIndex`` < 0.2 / < 0.8, each a full
   re-evaluation on its image subset;
-* OKS for all images in one numpy batch (``oks.py``), bit-identical to the library's per-person
-  loop, computed once per ``evaluate`` and reused by the subset re-evaluations.
+* OKS for all images in one numpy batch (``oks.py``): the library's per-person Python loop is
+  most of its run time; the batch gives bit-identical matrices (tested against the library),
+  computed once per ``evaluate`` and reused by the subset re-evaluations.
 
 Ground truth is read and checked once per :class:`KeypointEvaluator`; ``evaluate`` can be called
 any number of times (training evaluates twice per epoch).
@@ -27,7 +29,7 @@ from faster_coco_eval.core.faster_eval_api import COCOeval_faster
 
 from opec.keypoints import COCO17, CROWDPOSE14, OPEC12, TO_OPEC12, JointSet
 from opec.evaluation.oks import batched_oks
-from opec.evaluation.validation import EvaluationError, read_ground_truth, read_results
+from opec.evaluation.validation import read_ground_truth, read_results
 
 DATASETS = ("crowdpose", "coco", "ochuman", "ocpose")
 PROTOCOLS = ("official", "opec12")
