@@ -178,8 +178,8 @@ def read_ground_truth(path: str | os.PathLike, num_joints: int, joint_index: Seq
         if not _is_int(category_id) or int(category_id) not in category_ids:
             raise EvaluationError(f"{source}: {field}.category_id: {category_id!r} is not an id in categories[]")
         num_keypoints = _require(ann, "num_keypoints", source, field, "the number of labelled joints")
-        if not _is_int(num_keypoints):
-            raise EvaluationError(f"{source}: {field}.num_keypoints: expected an integer, got {num_keypoints!r}")
+        if not _is_real(num_keypoints):
+            raise EvaluationError(f"{source}: {field}.num_keypoints: expected a number, got {num_keypoints!r}")
         iscrowd = ann.get("iscrowd", 0)
         if not _is_int(iscrowd) and not isinstance(iscrowd, bool):
             raise EvaluationError(f"{source}: {field}.iscrowd: expected 0 or 1, got {iscrowd!r}")
@@ -209,7 +209,7 @@ def read_ground_truth(path: str | os.PathLike, num_joints: int, joint_index: Seq
             "keypoints": flat[i].tolist(),
             "bbox": boxes[i].tolist(),
             "area": float(areas[i]),
-            "num_keypoints": int(ann["num_keypoints"]),
+            "num_keypoints": ann["num_keypoints"],  # only compared with 0 (ignore flag)
             "iscrowd": int(ann.get("iscrowd", 0)),
         }
         for i, ann in enumerate(annotations)
@@ -264,7 +264,8 @@ def read_results(results, gt: GroundTruth, num_joints: int, joint_index: Sequenc
         raise EvaluationError(f"{source}: top level: expected a list of result objects, got {type(results).__name__}")
     image_ids = {image["id"] for image in gt.images}
     category_ids = {category["id"] for category in gt.categories}
-    use_bbox = bool(results) and isinstance(results[0], dict) and results[0].get("bbox") not in (None, [])
+    first_box = results[0].get("bbox") if results and isinstance(results[0], dict) else None
+    use_bbox = first_box is not None and len(first_box) > 0
     widths = (num_joints * 3,) if len(joint_index) == num_joints else (num_joints * 3, len(joint_index) * 3)
     expected = " or ".join(f"{w} numbers ({w // 3} joints x 3)" for w in widths)
 
@@ -278,7 +279,8 @@ def read_results(results, gt: GroundTruth, num_joints: int, joint_index: Sequenc
         category_id = _require(result, "category_id", source, field, "a category id")
         if not _is_int(category_id) or int(category_id) not in category_ids:
             raise EvaluationError(f"{source}: {field}.category_id: {category_id!r} is not a category of {gt.path}")
-        keypoints.append(_require(result, "keypoints", source, field, expected))
+        values = _require(result, "keypoints", source, field, expected)
+        keypoints.append(values.reshape(-1) if isinstance(values, np.ndarray) else values)  # (J, 3) arrays too
         _require(result, "score", source, field, "a number")
         if use_bbox:
             boxes.append(_require(result, "bbox", source, field, "4 numbers (the first result has a bbox)"))

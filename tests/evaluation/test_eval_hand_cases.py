@@ -179,3 +179,16 @@ def test_score_ties_keep_results_file_order(gt_writer):
     assert good_first["AP"] == pytest.approx(1.0, abs=1e-12)
     # OKS 0.62. Thresholds 0.50..0.60: rough is TP, good FP (AP 1); 0.65..0.95: rough FP, good TP (AP 0.5).
     assert rough_first["AP"] == pytest.approx((3 * 1.0 + 7 * 0.5) / 10, abs=1e-12)
+
+
+def test_numpy_valued_results_are_accepted(gt_writer):
+    """Results built from arrays ((J, 3) keypoints, numpy scalars, array bbox) equal plain lists."""
+    joints = person(0, 0, 100, 200, 14)
+    gt = gt_writer("crowdpose", {1: 0.5}, [gt_annotation(1, joints, (0, 0, 100, 200))])
+    plain = [result(1, joints[:, :2] + 6.0, 0.9), result(1, joints[:, :2], 0.4)]
+    arrays = [{"image_id": np.int64(1), "category_id": 1, "score": np.float32(r["score"]),
+               "keypoints": np.asarray(r["keypoints"]).reshape(14, 3), "bbox": np.array([0.0, 0.0, 1.0, 1.0])}
+              for r in plain]
+    evaluator = KeypointEvaluator(gt, "crowdpose")
+    assert evaluator.evaluate(arrays) == pytest.approx(evaluator.evaluate(plain), abs=1e-12)
+    assert 0.0 < evaluator.evaluate(plain)["AP"] < 1.0
