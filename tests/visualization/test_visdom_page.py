@@ -32,7 +32,8 @@ def _unavailable(reason: str):
     pytest.skip(reason)
 
 
-def _chromium() -> str:
+@pytest.fixture
+def chromium() -> str:
     for name in (os.environ.get("OPEC_CHROMIUM"), "chromium", "chromium-browser"):
         if name and shutil.which(name):
             return shutil.which(name)
@@ -46,7 +47,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def offline_server(tmp_path):
+def offline_server(tmp_path, chromium):
+    """The offline server on a free port (after the Chromium check: skipping is quick)."""
     prepared = subprocess.run([sys.executable, str(SERVER), "--prepare-only"],
                               capture_output=True, text=True, timeout=300)
     if prepared.returncode != 0:
@@ -73,8 +75,7 @@ def offline_server(tmp_path):
 
 @pytest.mark.browser
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_page_renders_a_line_plot(tmp_path, offline_server):
-    chromium = _chromium()
+def test_page_renders_a_line_plot(tmp_path, chromium, offline_server):
     import visdom
 
     viz = visdom.Visdom(server="http://127.0.0.1", port=offline_server, env="main",
