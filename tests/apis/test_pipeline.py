@@ -1,38 +1,24 @@
 """The top-down pipeline after the detector (given boxes): crops -> SPPE -> decode -> pose NMS ->
 refiner -> protocol -> output joint order. A stand-in SPPE with designed heatmaps keeps most tests
 cheap; one test runs the real FastPose on a single crop."""
+import importlib.util
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 import torch
-from torch import nn
-from torch.nn import functional as F
 
 from opec.apis.pipeline import TopDownPipeline, head_and_neck, to_output_format
 from opec.data.crop import alphapose_crop, crop_large
-from opec.keypoints import COCO17
 from opec.refiner import build_refiner
-from opec.sppe import SPPEOutput
 
 torch.set_num_threads(2)
-# Designed SPPE: joint j peaks at heatmap cell (x, y) = (8 + 2j, 10 + 3j) with value SCORES[j].
-SCORES = torch.tensor([0.9, 0.8, 0.7, 0.9, 0.6,            # face
-                       0.9, 0.1, 0.95, 0.15, 0.5, 0.05,    # shoulders, elbows, wrists
-                       0.9, 0.19, 0.2, 0.3, 0.01, 0.85])   # hips, knees, ankles
-
-
-class DesignedSPPE(nn.Module):
-    """Stand-in for FastPose: fixed single-peak heatmaps; feature taps computed from the crop, so
-    two identical crops give identical taps and different crops different ones."""
-
-    def forward(self, x):
-        n = x.shape[0]
-        heatmaps = torch.zeros(n, 17, 80, 64)
-        for j in range(17):
-            heatmaps[:, j, 10 + 3 * j, 8 + 2 * j] = SCORES[j]
-        taps = [F.adaptive_avg_pool2d(x, size).repeat(1, c // 3 + 1, 1, 1)[:, :c]
-                for c, size in ((512, (20, 16)), (256, (40, 32)), (128, (80, 64)))]
-        return SPPEOutput(heatmaps, taps)
+_spec = importlib.util.spec_from_file_location("weight_files", Path(__file__).with_name("weight_files.py"))
+weight_files = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(weight_files)
+DesignedSPPE = weight_files.DesignedSPPE
+SCORES = torch.tensor(weight_files.SCORES)
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,7 @@ def _load(name, path):
 
 demo = _load("demo_cli", REPO_ROOT / "tools" / "demo.py")
 weight_files = _load("weight_files", REPO_ROOT / "tests" / "apis" / "weight_files.py")
-# Joint scores of the designed SPPE: body joints 6, 8, 10, 12, 15 (COCO) are below 0.2.
-SCORES = [0.9, 0.8, 0.7, 0.9, 0.6, 0.9, 0.1, 0.95, 0.15, 0.5, 0.05, 0.9, 0.19, 0.2, 0.3, 0.01, 0.85]
+SCORES = weight_files.SCORES  # joint scores of the designed SPPE (COCO order)
 
 
 @pytest.fixture(scope="module")

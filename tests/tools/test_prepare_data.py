@@ -6,8 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+import torch
 
 from opec.data.annotations import prediction_file_name, read_predictions, read_train_json
 from opec.keypoints import TO_OPEC12
@@ -154,3 +156,60 @@ def test_bad_results_file_leaves_no_output(problem, fixtures_dir, tmp_path):
     assert main(["--gt", str(gt_path), "--results", str(tmp_path / "results.json"),
                  "--out-dir", str(out)]) == 2
     assert not out.exists()
+
+
+def _weight_files():
+    spec = importlib.util.spec_from_file_location("weight_files", REPO_ROOT / "tests" / "apis" / "weight_files.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_initial_poses_from_the_detector_and_sppe(fixtures_dir, tmp_path):
+    """detections_from_pipeline: a tiny detector (one box per image) and a designed SPPE; each
+    detection's crop box is the AlphaPose-enlarged detector box and its joints COCO 5..16."""
+    from opec.apis.matching import MatchingRule
+    from opec.apis.pipeline import TopDownPipeline
+    from opec.apis.prepare import build_training_pairs, detections_from_pipeline
+    from opec.data.crop import enlarge_boxes
+    from opec.detection import YOLODetector
+
+    weight_files = _weight_files()
+    cfg, weights = weight_files.write_tiny_yolo(tmp_path)
+    detector = YOLODetector(cfg, weights, inp_dim=weight_files.TINY_INP_DIM)
+    pipeline = TopDownPipeline(detector, weight_files.DesignedSPPE(), None)
+    gt = prepare_data_cli.load_keypoint_gt(fixtures_dir / "ochuman" / "test_ochuman.json")
+    detections = detections_from_pipeline(pipeline, gt, fixtures_dir / "ochuman")
+    assert sorted(detections) == sorted(gt.images)
+    for image_id, det in detections.items():
+        img = gt.images[image_id]
+        image = cv2.imread(str(fixtures_dir / "ochuman" / img["file_name"]))
+        boxes, _ = detector.detect([image])[0]
+        pt1, pt2 = enlarge_boxes(boxes, img["width"], img["height"])
+        assert np.allclose(det.crop_boxes, torch.cat([pt1, pt2], 1).numpy())
+        assert np.allclose(det.joints12[..., 2], np.array(weight_files.SCORES[5:]))
+        assert np.array_equal(det.joints12, pipeline.estimate_initial(image)[0]["keypoints"][None, 5:])
+    # Designed poses are far from any GT person: nothing passes the OKS threshold.
+    pairs, counts = build_training_pairs(gt, detections, MatchingRule())
+    assert pairs == [] and counts["matchable"] == len(gt.raw["annotations"])
+
+    missing = tmp_path / "no_images"
+    missing.mkdir()
+    with pytest.raises(prepare_data_cli.DataPrepError, match="cannot read image"):
+        detections_from_pipeline(pipeline, gt, missing)
+
+
+@pytest.mark.slow
+def test_cli_with_images_runs_detector_and_fastpose(fixtures_dir, tmp_path):
+    weight_files = _weight_files()
+    cfg, weights = weight_files.write_tiny_yolo(tmp_path)
+    sppe = weight_files.write_sppe(tmp_path / "duc_se.pth")
+    out = tmp_path / "out"
+    assert main(["--gt", str(fixtures_dir / "crowdpose" / "test_crowdpose.json"),
+                 "--images", str(fixtures_dir / "crowdpose"), "--yolo-cfg", str(cfg),
+                 "--yolo-weights", str(weights), "--inp-dim", "64", "--sppe-weights", str(sppe),
+                 "--out-dir", str(out), "--name", "cp"]) == 0
+    predictions = read_predictions(out / "test_cp.json")
+    assert sorted(p["image_id"] for p in predictions) == ["103319.jpg", "106848.jpg"]
+    assert all(np.allclose(np.reshape(p["keypoints"], (12, 3))[:, 2], weight_files.SCORES[5:], atol=1e-6)
+               for p in predictions)
