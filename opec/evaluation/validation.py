@@ -41,6 +41,8 @@ def read_json(path: str | os.PathLike, what: str):
             f"{path}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
     except UnicodeDecodeError as err:
         raise EvaluationError(f"{path}: not UTF-8 text ({err.reason}); expected the {what} JSON file") from None
+    except OSError as err:
+        raise EvaluationError(f"{path}: cannot read the {what} JSON file ({err.strerror})") from None
 
 
 def _is_int(value) -> bool:
