@@ -267,7 +267,7 @@ def read_results(results, gt: GroundTruth, num_joints: int, joint_index: Sequenc
     image_ids = {image["id"] for image in gt.images}
     category_ids = {category["id"] for category in gt.categories}
     first_box = results[0].get("bbox") if results and isinstance(results[0], dict) else None
-    use_bbox = first_box is not None and len(first_box) > 0
+    use_bbox = first_box is not None and not (isinstance(first_box, (list, tuple, np.ndarray)) and len(first_box) == 0)
     widths = (num_joints * 3,) if len(joint_index) == num_joints else (num_joints * 3, len(joint_index) * 3)
     expected = " or ".join(f"{w} numbers ({w // 3} joints x 3)" for w in widths)
 
