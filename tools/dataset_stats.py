@@ -13,9 +13,17 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 
-from opec.stats import StatsError, load_gt, markdown_table, occlusion_stats, plot_histogram  # noqa: E402
+from opec.stats import (  # noqa: E402
+    StatsError,
+    load_gt,
+    markdown_table,
+    occlusion_stats,
+    plot_histogram,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

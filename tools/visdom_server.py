@@ -53,7 +53,8 @@ ASSETS = [
         ("dist/layout-bin-packer.js.map", "js/layout-bin-packer.js.map"),
     ]),
     ("d3", "3.5.17", [("d3.min.js", "js/d3.v3.min.js")]),
-    ("d3-selection-multi", "1.0.1", [("build/d3-selection-multi.js", "js/d3-selection-multi.v1.js")]),
+    ("d3-selection-multi", "1.0.1",
+     [("build/d3-selection-multi.js", "js/d3-selection-multi.v1.js")]),
     ("save-svg-as-png", "1.4.17", [("lib/saveSvgAsPng.js", "js/saveSvgAsPng.js")]),
     ("react-resizable", "1.4.6", [("css/styles.css", "css/react-resizable-styles.css")]),
     ("react-grid-layout", "0.16.3", [("css/styles.css", "css/react-grid-layout-styles.css")]),
@@ -173,8 +174,8 @@ def prepare_assets(cache_dir: Path | None = None, static_dir: Path | None = None
         shutil.copytree(tree, static_dir, dirs_exist_ok=True)
         built.write_text(visdom.__version__)
     except OSError as exc:
-        raise AssetError(f"{static_dir}: cannot install visdom's page assets there ({exc.strerror}); "
-                         "run once with write access to the visdom package") from None
+        raise AssetError(f"{static_dir}: cannot install visdom's page assets there "
+                         f"({exc.strerror}); run once with write access to the visdom package") from None
     return static_dir
 
 

@@ -16,8 +16,8 @@ Visdom: line plots, one trace per value key; keys of one family share a window `
 where the family is the key up to its first "/" or else its first "_" (so ``loss``, ``loss_stage1``
 and ``loss_points`` share ``train/loss``, ``AP`` and ``AP_best`` share ``eval/AP``, ``plain/AP50``
 goes to ``eval/plain``, keys ending in ``_time`` share ``<group>/time``, while ``lr`` and
-``grad_norm`` get windows of their own); one image window per image name. Plots are appended to, so a resumed run continues them. The server is checked once with
-a short timeout; when it does not answer, ONE warning is emitted and visdom is disabled for the run.
+``grad_norm`` get windows of their own); one image window per image name. Plots are appended
+to, so a resumed run continues them. The server is checked once with a short timeout; when it does not answer, ONE warning is emitted and visdom is disabled for the run.
 Posting happens on a background thread, so a slow or dying server never blocks training; a failure
 there also gives one warning and disables visdom.
 
@@ -139,8 +139,8 @@ class Loggers:
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError as exc:
-                raise ImportError(f"tensorboard=True needs the 'tensorboard' package ({exc}); "
-                                  "pip install tensorboard, or turn TensorBoard logging off") from None
+                raise ImportError(f"tensorboard=True needs the 'tensorboard' package ({exc}); pip "
+                                  "install tensorboard, or turn TensorBoard logging off") from None
             self.tensorboard = SummaryWriter(log_dir=str(self.work_dir / "tensorboard"))
         self._jsonl = open(self.jsonl_path, "a", encoding="utf-8")
 

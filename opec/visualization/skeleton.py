@@ -31,7 +31,9 @@ def _bgr(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
 
 
 def _side(name: str) -> str:
-    return "left" if name.startswith("left_") else "right" if name.startswith("right_") else "centre"
+    if name.startswith(("left_", "right_")):
+        return name.split("_", 1)[0]
+    return "centre"
 
 
 def _part(a: str, b: str) -> tuple[str, str]:

@@ -66,7 +66,8 @@ def test_empty_map_file_raises_value_error(tmp_path):
 
 def test_selected_epoch_is_first_strict_maximum():
     rows = [(0, 0.50, 0.9), (1, 0.60, 0.1), (2, 0.60, 0.2), (3, 0.55, 0.3)]
-    assert selected_epoch(rows) == 1  # ties keep the earlier epoch; the best-match column is ignored
+    # Ties keep the earlier epoch; the best-match column plays no part.
+    assert selected_epoch(rows) == 1
 
 
 def test_pipeline_figure_draws_all_stage_colours(tmp_path):
