@@ -6,7 +6,7 @@ injected into every GT annotation and the 14 CrowdPose sigmas; for AP_easy/mediu
 re-evaluates each crowdIndex subset, as the CrowdPose API does. GT loading is done once per
 side, outside the timing (training reuses one evaluator); each timed run starts from the parsed
 results list (pycocotools gets a fresh deep copy made outside the timer, since its loadRes
-writes into the list).
+writes into the list). The two sides alternate, and the best time of each is reported.
 
 Usage: python benchmarks/eval_speed.py [--cases ../shared/eval] [--repeats 5]
 Prints both times (best of the repeats), the ratio and whether every number is identical.
@@ -31,15 +31,11 @@ CASE = "crowdpose_val_A"
 DEFAULT_CASES = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
 
 
-def pycocotools_crowdpose(gt: dict, results: list, split: dict[str, list[int]]) -> dict[str, float]:
-    """CrowdPose-API numbers with plain pycocotools (GT ``area`` already injected)."""
-    from pycocotools.coco import COCO
+def pycocotools_crowdpose(coco_gt, results: list, split: dict[str, list[int]]) -> dict[str, float]:
+    """CrowdPose-API numbers with plain pycocotools (``coco_gt`` built with ``area`` injected)."""
     from pycocotools.cocoeval import COCOeval
 
     with contextlib.redirect_stdout(io.StringIO()):
-        coco_gt = COCO()
-        coco_gt.dataset = gt
-        coco_gt.createIndex()
         coco_dt = coco_gt.loadRes(results)
         evaluator = COCOeval(coco_gt, coco_dt, "keypoints")
         evaluator.params.kpt_oks_sigmas = np.array(CROWDPOSE14.sigmas)
@@ -67,14 +63,10 @@ def pycocotools_crowdpose(gt: dict, results: list, split: dict[str, list[int]]) 
     return out
 
 
-def _best_time(function, repeats: int, fresh_input):
-    best, value = float("inf"), None
-    for _ in range(repeats):
-        argument = fresh_input()
-        start = time.perf_counter()
-        value = function(argument)
-        best = min(best, time.perf_counter() - start)
-    return best, value
+def _timed(function, argument):
+    start = time.perf_counter()
+    value = function(argument)
+    return time.perf_counter() - start, value
 
 
 def main() -> None:
@@ -98,12 +90,27 @@ def main() -> None:
              "AP_medium": [i for i, c in crowd.items() if 0.2 <= c < 0.8],
              "AP_hard": [i for i, c in crowd.items() if c >= 0.8]}
 
+    try:
+        from pycocotools.coco import COCO
+    except ImportError:
+        raise SystemExit("benchmarks/eval_speed.py compares with pycocotools: pip install -e '.[dev]'") from None
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = gt
+        coco_gt.createIndex()
+
     rows = []
     for label, split_used in (("full set only", {}), ("full set + easy/medium/hard", split)):
         opec_eval = ours if split_used else KeypointEvaluator(gt_path, "crowdpose", easy_medium_hard=False)
-        ours_s, ours_m = _best_time(opec_eval.evaluate, args.repeats, lambda: results)
-        base_s, base_m = _best_time(lambda r, s=split_used: pycocotools_crowdpose(gt, r, s), args.repeats,
-                                    lambda: copy.deepcopy(results))
+        ours_times, base_times = [], []
+        for _ in range(args.repeats):  # interleaved, so both sides see the same machine load
+            seconds, ours_m = _timed(opec_eval.evaluate, results)
+            ours_times.append(seconds)
+            seconds, base_m = _timed(lambda r, s=split_used: pycocotools_crowdpose(coco_gt, r, s),
+                                     copy.deepcopy(results))
+            base_times.append(seconds)
+        ours_s, base_s = min(ours_times), min(base_times)
         identical = ours_m == base_m
         rows.append((label, ours_s, base_s, identical))
         if not identical:
