@@ -76,3 +76,24 @@ def test_out_folder_missing(gt_and_results, tmp_path):
     out = tmp_path / "no_such_dir" / "m.json"
     proc = run_cli("--dataset", "crowdpose", "--gt", gt, "--results", results, "--out", out, "--no-easy-medium-hard")
     assert_one_line_error(proc, "--out", "does not exist")
+
+
+def test_empty_results_give_zero_not_a_crash(gt_writer, tmp_path):
+    joints = person(0, 0, 100, 200, 14)
+    gt = gt_writer("crowdpose", {1: 0.5}, [gt_annotation(1, joints, (0, 0, 100, 200))])
+    results = tmp_path / "empty.json"
+    results.write_text("[]")
+    out = tmp_path / "m.json"
+    proc = run_cli("--dataset", "crowdpose", "--gt", gt, "--results", results, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads(out.read_text())
+    assert metrics["AP"] == 0.0 and metrics["AR"] == 0.0 and metrics["AP_medium"] == 0.0
+    assert metrics["AP_easy"] == -1.0  # no image in the easy subset
+
+
+def test_wrong_keypoint_count_through_cli(gt_and_results, tmp_path):
+    gt, _ = gt_and_results
+    results = tmp_path / "r17.json"
+    results.write_text(json.dumps([result(1, person(0, 0, 10, 10, 17)[:, :2], 0.5)]))
+    proc = run_cli("--dataset", "crowdpose", "--gt", gt, "--results", results, "--no-easy-medium-hard")
+    assert_one_line_error(proc, str(results), "[0].keypoints", "expected 42 numbers", "51")
