@@ -24,7 +24,7 @@ import torch
 
 from opec.data.crop import alphapose_crop, crop_large, denormalize_from_box, normalize_to_box
 from opec.evaluation.protocol import replace_low_confidence
-from opec.keypoints import COCO17, TO_OPEC12, joint_set
+from opec.keypoints import COCO17, TO_OPEC12
 
 OUTPUT_FORMATS = ("crowdpose", "coco")
 # opec_spec §11.1 step 3f: joints with an SPPE score below this take the refined coordinates.
@@ -75,6 +75,8 @@ class TopDownPipeline:
         device: torch device for the SPPE and the refiner.
         output_format: 'crowdpose' (14 joints) or 'coco' (17 joints).
         sppe_batch: crops per SPPE forward (AlphaPose's ``posebatch``).
+        refiner_sppe: the SPPE whose taps feed the refiner when it is not ``sppe`` (the
+            fine-tuned SPPE of an "Alpha" checkpoint, opec_spec §7.11); None = ``sppe``.
 
     Calling the pipeline on a BGR uint8 image (H, W, 3) returns one dict per person, in pose-NMS
     order: ``keypoints`` (J, 3) float32 x, y, score (refined), ``initial_keypoints`` (J, 3)
@@ -83,15 +85,15 @@ class TopDownPipeline:
     """
 
     def __init__(self, detector, sppe, refiner=None, device="cpu", output_format="crowdpose",
-                 sppe_batch: int = SPPE_BATCH):
+                 sppe_batch: int = SPPE_BATCH, refiner_sppe=None):
         if output_format not in OUTPUT_FORMATS:
             raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, not {output_format!r}")
         self.device = torch.device(device)
         self.detector = detector
         self.sppe = sppe.to(self.device).eval()
         self.refiner = None if refiner is None else refiner.to(self.device).eval()
+        self.refiner_sppe = None if refiner_sppe is None else refiner_sppe.to(self.device).eval()
         self.output_format = output_format
-        self.joint_set = joint_set(output_format)
         self.sppe_batch = sppe_batch
 
     def __call__(self, image_bgr: np.ndarray, boxes=None, box_scores=None) -> list[dict]:
@@ -104,7 +106,8 @@ class TopDownPipeline:
         detections = self._detections(images, boxes, box_scores)
         out = []
         for image, det in zip(images, detections):
-            persons, features = self._initial(image, *det, keep_features=self.refiner is not None)
+            reuse = self.refiner is not None and self.refiner_sppe is None
+            persons, features = self._initial(image, *det, keep_features=reuse)
             out.append(self._finish(image, persons, features))
         return out
 
@@ -172,11 +175,14 @@ class TopDownPipeline:
             return body.astype(np.float32)
         crop_boxes = torch.as_tensor(np.asarray(crop_boxes, dtype=np.float32).reshape(-1, 4))
         pt1, pt2 = crop_boxes[:, :2], crop_boxes[:, 2:]
-        joints = normalize_to_box(torch.as_tensor(body, dtype=torch.float32), pt1, pt2)
+        # normalised in float64, then float32, as the original does with the JSON joints (§14.11)
+        frame = crop_boxes.numpy().astype(np.float64)
+        joints = torch.from_numpy(normalize_to_box(body, frame[:, :2], frame[:, 2:]).astype(np.float32))
         refined = []
         for i in range(0, len(body), self.sppe_batch):
             if features is None:
-                taps = self.sppe(crop_large(image, crop_boxes[i:i + self.sppe_batch])[0].to(self.device)).features
+                crops = crop_large(image, crop_boxes[i:i + self.sppe_batch])[0].to(self.device)
+                taps = (self.sppe if self.refiner_sppe is None else self.refiner_sppe)(crops).features
             else:
                 taps = [t[i:i + self.sppe_batch] for t in features]
             output = self.refiner(joints[i:i + self.sppe_batch].to(self.device), taps)
@@ -211,7 +217,9 @@ def build_pipeline(config=None, *, yolo_weights="weights/yolo/yolov3-spp.weights
     """A :class:`TopDownPipeline` from weight files.
 
     ``config``: a config path or Config whose ``model`` dict describes the refiner (default: the
-    attention/integral variant); ``checkpoint``: the refiner's weights (original or this
+    attention/integral variant); with ``sppe.fine_tune`` true (the "Alpha" configs) the checkpoint
+    also holds a fine-tuned SPPE, which then gives the refiner its features while ``duc_se.pth``
+    still gives the initial poses. ``checkpoint``: the refiner's weights (original or this
     project's key names), required when ``refine``. Every weight file is checked first, so a
     missing one fails before anything is built, with a message naming the file.
     """
@@ -227,22 +235,31 @@ def build_pipeline(config=None, *, yolo_weights="weights/yolo/yolov3-spp.weights
     detector = YOLODetector(cfg_path=yolo_cfg or DEFAULT_CFG, weights=yolo_weights, inp_dim=inp_dim,
                             device=device)
     sppe = build_sppe(weights=str(sppe_weights), device=device)
-    refiner = build_refiner_from(config, checkpoint) if refine else None
+    refiner, refiner_sppe = build_refiner_from(config, checkpoint) if refine else (None, None)
     return TopDownPipeline(detector, sppe, refiner, device=device, output_format=output_format,
-                           sppe_batch=sppe_batch)
+                           sppe_batch=sppe_batch, refiner_sppe=refiner_sppe)
 
 
 def build_refiner_from(config, checkpoint):
-    """The refiner of ``config`` (path, Config or None = default model) with ``checkpoint`` loaded."""
+    """(refiner, fine-tuned SPPE or None) of ``config`` (path, Config or None = default model) with
+    ``checkpoint`` loaded."""
     from opec.refiner import build_refiner, load_refiner_checkpoint
 
-    model_cfg = dict(type="OPECNet", point_head="integral")
+    model_cfg, alpha = dict(type="OPECNet", point_head="integral"), False
     if config is not None:
         if isinstance(config, (str, Path)):
             from opec.config import load_config
 
             config = load_config(config)
         model_cfg = dict(config["model"])
+        alpha = bool(config.get("sppe", {}).get("fine_tune", False))
     refiner = build_refiner(model_cfg)
-    load_refiner_checkpoint(refiner, str(checkpoint))
-    return refiner
+    if not alpha:
+        load_refiner_checkpoint(refiner, str(checkpoint))
+        return refiner, None
+    from opec.refiner.alpha import AlphaOPECNet, load_alpha_checkpoint
+    from opec.sppe import build_sppe
+
+    model = AlphaOPECNet(refiner, build_sppe(None))
+    load_alpha_checkpoint(model, str(checkpoint))
+    return model.refiner, model.sppe

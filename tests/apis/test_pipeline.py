@@ -137,3 +137,50 @@ def test_real_fastpose_one_crop(image, refiner):
     assert np.allclose(kp[:12, 2], SCORES[5:].numpy(), atol=1e-6)
     moved = np.abs(kp[:12, :2] - persons[0]["initial_keypoints"][:12, :2]).sum(1) > 0
     assert not moved[SCORES[5:].numpy() >= 0.2].any()
+
+
+class ScaledSPPE(DesignedSPPE):
+    """Same heatmaps, taps doubled: stands for the fine-tuned SPPE of an Alpha checkpoint."""
+
+    def forward(self, x):
+        out = super().forward(x)
+        return out._replace(features=[2 * t for t in out.features])
+
+
+def test_refiner_sppe_gives_the_refiner_its_features(image, refiner):
+    boxes = BOXES[:1]
+    plain = TopDownPipeline(None, DesignedSPPE(), refiner, output_format="coco")
+    alpha = TopDownPipeline(None, DesignedSPPE(), refiner, output_format="coco", refiner_sppe=ScaledSPPE())
+    person = alpha(image, boxes=boxes)[0]
+    initial = plain.estimate_initial(image, boxes=boxes)[0]
+    assert np.array_equal(person["initial_keypoints"], initial["keypoints"])  # poses from `sppe`
+    crops, _, _ = crop_large(image, initial["bbox"][None])
+    box = initial["bbox"].astype(np.float64)
+    kp17 = initial["keypoints"]
+    joints = np.concatenate([_normalise(kp17[5:, :2].astype(np.float64), box), kp17[5:, 2:]], 1)
+    with torch.no_grad():
+        out = refiner(torch.tensor(joints[None], dtype=torch.float32),
+                      ScaledSPPE()(crops).features).stages[-1][0].numpy()
+    low = kp17[5:, 2] < 0.2
+    refined_x = (out[low, 0] / 2 + 0.5) * (box[2] - box[0]) + box[0]
+    assert np.allclose(person["keypoints"][5:][low, 0], refined_x, atol=1e-3)
+    assert not np.allclose(plain(image, boxes=boxes)[0]["keypoints"][5:][low, 0], refined_x, atol=1e-3)
+
+
+@pytest.mark.slow
+def test_alpha_config_checkpoint_builds_a_refiner_sppe(tmp_path):
+    from opec.apis.pipeline import build_refiner_from
+    from opec.refiner.alpha import AlphaOPECNet
+    from opec.sppe import FastPose
+
+    torch.manual_seed(0)
+    model = AlphaOPECNet(build_refiner(dict(type="OPECNet", point_head="integral")), FastPose())
+    torch.save(model.state_dict(), tmp_path / "alpha.pth")
+    config = tmp_path / "alpha_cfg.py"
+    config.write_text("model = dict(type='OPECNet', point_head='integral')\nsppe = dict(fine_tune=True)\n")
+    refiner_module, sppe = build_refiner_from(config, tmp_path / "alpha.pth")
+    assert sppe is not None
+    for key, value in model.sppe.state_dict().items():
+        assert torch.equal(sppe.state_dict()[key], value)
+    for key, value in model.refiner.state_dict().items():
+        assert torch.equal(refiner_module.state_dict()[key], value)
