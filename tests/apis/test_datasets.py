@@ -89,3 +89,34 @@ def test_ocpose_style_split_lists(tmp_path):
     assert [a["image_id"] for a in subset.raw["annotations"]] == list(range(1, 9))
     _, missing = restrict_gt(gt, ["000000000011.jpg"])
     assert missing == ["000000000011.jpg"]
+
+
+@pytest.mark.slow
+def test_ochuman_config_end_to_end_with_tools_test(eval_cases_dir, fixtures_dir, tmp_path, capsys):
+    """prepare_data on the OCHuman fixture, then tools/test.py with a config derived from
+    configs/ochuman_val_opec_gcn.py (paths redirected), random refiner and test-written SPPE."""
+    case = next(c for c in _cases(eval_cases_dir, "ochuman") if c["gt"].startswith("fixtures/ochuman"))
+    root = eval_cases_dir.parent
+    out = tmp_path / "processed"
+    assert prepare_data_cli.main(["--gt", str(root / case["gt"]), "--results", str(root / case["results"]),
+                                  "--out-dir", str(out), "--name", "ochuman_val"]) == 0
+    spec = importlib.util.spec_from_file_location("weight_files", REPO_ROOT / "tests" / "apis" / "weight_files.py")
+    weight_files = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(weight_files)
+    sppe = weight_files.write_sppe(tmp_path / "duc_se.pth")
+    checkpoint = weight_files.write_refiner(tmp_path / "best_checkpoint.pth")
+    config = tmp_path / "ochuman_fixture.py"
+    config.write_text(
+        f"_base_ = [{str(REPO_ROOT / 'configs' / 'ochuman_val_opec_gcn.py')!r}]\n"
+        f"test_data = dict(pred_json={str(out / 'test_ochuman_val.json')!r}, "
+        f"best_json={str(out / 'best_match_ochuman_val.json')!r}, target_json={str(root / case['gt'])!r}, "
+        f"img_dir={str(fixtures_dir / 'ochuman')!r}, num_workers=0)\n"
+        f"sppe = dict(weights={str(sppe)!r})\nfeature_cache = None\n")
+    test_cli = importlib.util.spec_from_file_location("test_cli", REPO_ROOT / "tools" / "test.py")
+    module = importlib.util.module_from_spec(test_cli)
+    test_cli.loader.exec_module(module)
+    assert module.main([str(config), "--checkpoint", str(checkpoint), "--initial", "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    expected = KeypointEvaluator(root / case["gt"], "ochuman", protocol="opec12").evaluate(root / case["results"])
+    initial_ap = next(line for line in printed.splitlines()[1:] if line.startswith("AP "))
+    assert initial_ap.split()[1:] == [f"{expected['AP']:.4f}"] * 2
