@@ -103,7 +103,8 @@ class GroundTruth:
     evaluated joints, the OKS ``area`` already chosen, ``num_keypoints`` and ``iscrowd`` as stored.
     The arrays hold the same per annotation: ``keypoints`` (G, K, 3) x, y, v of the evaluated
     joints, ``boxes`` (G, 4) x, y, w, h, ``areas`` (G,), ``image_ids`` / ``category_ids`` (G,).
-    ``crowd_index`` maps image id -> ``images[].crowdIndex`` (None when the file has none).
+    ``crowd_index`` maps image id -> ``images[].crowdIndex`` (None when the file has none);
+    ``file_names`` maps ``images[].file_name`` -> image id.
     """
 
     path: Path
@@ -116,6 +117,7 @@ class GroundTruth:
     areas: np.ndarray
     image_ids: np.ndarray
     category_ids: np.ndarray
+    file_names: dict[str, int]
 
 
 @dataclass
@@ -231,9 +233,13 @@ def read_ground_truth(path: str | os.PathLike, num_joints: int, joint_index: Seq
                 if not _is_real(value) or not math.isfinite(value):
                     raise EvaluationError(f"{source}: images[{i}].crowdIndex: expected a finite number, got {value!r}")
                 crowd[int(image["id"])] = float(value)
+    file_names = {}
+    for image in data["images"]:
+        if isinstance(image.get("file_name"), str):
+            file_names.setdefault(image["file_name"], int(image["id"]))
     return GroundTruth(path, images, normalised, categories, crowd, keypoints, boxes, areas,
                        np.array([ann["image_id"] for ann in normalised], dtype=np.int64),
-                       np.array([ann["category_id"] for ann in normalised], dtype=np.int64))
+                       np.array([ann["category_id"] for ann in normalised], dtype=np.int64), file_names)
 
 
 def image_id_from(value, source: str, field: str) -> int:
@@ -250,6 +256,8 @@ def image_id_from(value, source: str, field: str) -> int:
 
 def read_results(results, gt: GroundTruth, num_joints: int, joint_index: Sequence[int]) -> Detections:
     """Check a results list (or the path of a results JSON file) and return them normalised.
+
+    ``image_id`` may be an int, a GT ``file_name``, or upstream's ``"<id>.jpg"``.
 
     Accepts ``num_joints`` joints per person, or already-selected ``len(joint_index)`` joints when
     that is a subset (OPEC-12 results). Detections get ``id`` = position + 1 and ``area`` the way
@@ -274,8 +282,12 @@ def read_results(results, gt: GroundTruth, num_joints: int, joint_index: Sequenc
     ids, categories, keypoints, boxes = [], [], [], []
     for i, result in enumerate(results):
         field = f"[{i}]"
-        image_id = image_id_from(_require(result, "image_id", source, field, "an image id"), source,
-                                 f"{field}.image_id")
+        raw_id = _require(result, "image_id", source, field, "an image id")
+        # A string is first looked up as a GT file name (OCHuman: "003799.jpg" is image 1), then
+        # read as upstream's "<id>.jpg".
+        image_id = gt.file_names.get(raw_id) if isinstance(raw_id, str) else None
+        if image_id is None:
+            image_id = image_id_from(raw_id, source, f"{field}.image_id")
         if image_id not in image_ids:
             raise EvaluationError(f"{source}: {field}.image_id: {result['image_id']!r} is not an image of {gt.path}")
         category_id = _require(result, "category_id", source, field, "a category id")

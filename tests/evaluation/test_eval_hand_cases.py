@@ -6,6 +6,8 @@ fraction of the thresholds 0.50, 0.55, ..., 0.95 that are <= o.
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from eval_builders import gt_annotation, offset_for_oks, person, result
@@ -192,3 +194,18 @@ def test_numpy_valued_results_are_accepted(gt_writer):
     evaluator = KeypointEvaluator(gt, "crowdpose")
     assert evaluator.evaluate(arrays) == pytest.approx(evaluator.evaluate(plain), abs=1e-12)
     assert 0.0 < evaluator.evaluate(plain)["AP"] < 1.0
+
+
+def test_string_image_ids_resolve_through_file_names_first(tmp_path):
+    """OCHuman-style GT: file "003799.jpg" is image 1. A string id is looked up as a file name
+    first, then read as upstream's "<id>.jpg"."""
+    joints = person(0, 0, 100, 200, 17)
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "003799.jpg"}, {"id": 2, "file_name": "000002.jpg"}],
+        "annotations": [dict(gt_annotation(1, joints, (0, 0, 100, 200), area=20000.0), id=1)],
+        "categories": [{"id": 1, "name": "person"}]}))
+    evaluator = KeypointEvaluator(gt, "ochuman")
+    assert evaluator.evaluate([result("003799.jpg", joints[:, :2], 0.9)])["AP"] == pytest.approx(1.0)
+    assert evaluator.evaluate([result("1.jpg", joints[:, :2], 0.9)])["AP"] == pytest.approx(1.0)
+    assert evaluator.evaluate([result("000002.jpg", joints[:, :2], 0.9)])["AP"] == 0.0  # image 2: a miss
