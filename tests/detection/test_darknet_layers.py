@@ -90,3 +90,19 @@ def test_forward_shapes(tiny_cfg):
         pred = model(torch.rand(3, 3, 64, 64))
     assert [tuple(h.shape) for h in heads] == [(1, 14, 8, 8), (1, 7, 16, 16)]
     assert pred.shape == (3, 8 * 8 * 2 + 16 * 16 * 1, 5 + 2)
+
+
+def test_inference_path_matches_autograd_path():
+    """Without autograd a BN-free conv may take the fused oneDNN route on CPU: same values."""
+    torch.manual_seed(2)
+    for size, stride, leaky in [(1, 1, True), (3, 2, True), (3, 1, False)]:
+        conv = Convolutional(6, 5, size, stride, pad=True, batch_normalize=False, leaky=leaky)
+        for x in (torch.randn(2, 6, 9, 9), torch.randn(2, 6, 9, 9).contiguous(memory_format=torch.channels_last)):
+            with_grad = conv(x, {})
+            with torch.inference_mode():
+                inference = conv(x, {})
+            expected = torch.nn.functional.conv2d(x, conv.conv.weight, conv.conv.bias, stride, (size - 1) // 2)
+            if leaky:
+                expected = torch.where(expected > 0, expected, 0.1 * expected)
+            torch.testing.assert_close(with_grad, expected, rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(inference, expected, rtol=1e-5, atol=1e-5)
