@@ -165,7 +165,7 @@ def load_results(path: str | Path, gt: GroundTruth, box_source: str = "auto") ->
     entries = _read_json(path)
     if not isinstance(entries, list):
         raise DataPrepError(f"{path}: expected a JSON list of results entries")
-    grouped: dict[int, list[tuple[np.ndarray, float, np.ndarray | None]]] = {}
+    grouped: dict[int, list[tuple[np.ndarray, float, np.ndarray]]] = {}
     for i, entry in enumerate(entries):
         keypoints = entry.get("keypoints") if isinstance(entry, dict) else None
         if keypoints is None or len(keypoints) not in _JOINT_SET_BY_LENGTH:
@@ -176,20 +176,22 @@ def load_results(path: str | Path, gt: GroundTruth, box_source: str = "auto") ->
         if image_id is None:
             raise DataPrepError(f"{path}: entry {i} image_id {entry['image_id']!r} is not an image "
                                 f"of {gt.path.name}")
-        joints = np.asarray(keypoints, dtype=np.float64).reshape(-1, 3)
-        joints = joints[list(TO_OPEC12[_JOINT_SET_BY_LENGTH[len(keypoints)]])]
-        box = None
+        full = _finite(keypoints, f"{path}: entry {i} 'keypoints'").reshape(1, -1, 3)
+        joints = full[0, list(TO_OPEC12[_JOINT_SET_BY_LENGTH[len(keypoints)]])]
+        score = _finite([entry["score"]], f"{path}: entry {i} 'score'")[0]
         if box_source != "keypoints" and "bbox" in entry:
-            box = np.asarray(entry["bbox"], dtype=np.float64).reshape(4)
+            box = _finite(entry["bbox"], f"{path}: entry {i} 'bbox'")
+            if box.shape != (4,) or not (box[2] > box[0] and box[3] > box[1]):
+                raise DataPrepError(f"{path}: entry {i} 'bbox' must be a corner-format crop box "
+                                    f"[x0, y0, x1, y1] with x1 > x0 and y1 > y0")
         elif box_source == "bbox":
             raise DataPrepError(f"{path}: entry {i} has no 'bbox' (box_source='bbox')")
         else:
-            full = np.asarray(keypoints, dtype=np.float64).reshape(1, -1, 3)
             img = gt.images[image_id]
             pt1, pt2 = enlarge_boxes(keypoint_boxes(full), img.get("width", np.inf),
                                      img.get("height", np.inf))
             box = np.concatenate([pt1[0].numpy(), pt2[0].numpy()]).astype(np.float64)
-        grouped.setdefault(image_id, []).append((joints, float(entry["score"]), box))
+        grouped.setdefault(image_id, []).append((joints, float(score), box))
     return {
         image_id: Detections(np.stack([j for j, _, _ in items]), np.array([s for _, s, _ in items]),
                              np.stack([b for _, _, b in items]))
@@ -296,6 +298,17 @@ def _resolve_image_id(value, gt: GroundTruth) -> int | None:
     if isinstance(value, (int, np.integer)) and int(value) in gt.images:
         return int(value)
     return None
+
+
+def _finite(values, where: str) -> np.ndarray:
+    """``values`` as a float64 array of finite numbers, else DataPrepError naming ``where``."""
+    try:
+        array = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or not np.isfinite(array).all():
+        raise DataPrepError(f"{where}: expected finite numbers")
+    return array
 
 
 def _floats(values) -> list[float]:

@@ -142,19 +142,26 @@ def test_gt_without_keypoints_is_a_one_line_error(fixtures_dir, tmp_path):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("problem", ["unknown image", "wrong length", "not json"])
-def test_bad_results_file_leaves_no_output(problem, fixtures_dir, tmp_path):
+@pytest.mark.parametrize("problem", ["unknown image", "wrong length", "not json", "text joint",
+                                     "flat box"])
+def test_bad_results_file_leaves_no_output(problem, fixtures_dir, tmp_path, capsys):
     gt_path = fixtures_dir / "crowdpose" / "test_crowdpose.json"
     entry = dict(image_id="103319.jpg", category_id=1, keypoints=[0.0] * 42, score=1.0)
     if problem == "unknown image":
         entry["image_id"] = "999.jpg"
     elif problem == "wrong length":
         entry["keypoints"] = [0.0] * 40
+    elif problem == "text joint":
+        entry["keypoints"][4] = "x"
+    elif problem == "flat box":
+        entry["bbox"] = [10, 10, 10, 50]
     text = "[{" if problem == "not json" else json.dumps([entry])
     (tmp_path / "results.json").write_text(text)
     out = tmp_path / "out"
     assert main(["--gt", str(gt_path), "--results", str(tmp_path / "results.json"),
                  "--out-dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "results.json" in err
     assert not out.exists()
 
 
