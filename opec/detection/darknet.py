@@ -81,7 +81,9 @@ class Shortcut(nn.Module):
         self.inplace = inplace  # safe when out[i-1] is a fresh conv output nobody else reads
 
     def forward(self, x: torch.Tensor, cache: dict) -> torch.Tensor:
-        return x.add_(cache[self.source]) if self.inplace else x + cache[self.source]
+        if self.inplace and not torch.is_grad_enabled():  # autograd may need the conv output itself
+            return x.add_(cache[self.source])
+        return x + cache[self.source]
 
 
 class Route(nn.Module):

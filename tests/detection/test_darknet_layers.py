@@ -106,3 +106,13 @@ def test_inference_path_matches_autograd_path():
                 expected = torch.where(expected > 0, expected, 0.1 * expected)
             torch.testing.assert_close(with_grad, expected, rtol=1e-5, atol=1e-5)
             torch.testing.assert_close(inference, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_backward_through_the_network(tiny_cfg):
+    """In-place shortcuts and fused convs are inference-only: with autograd the network still trains."""
+    torch.manual_seed(0)
+    model = Darknet(tiny_cfg).train()
+    model(torch.rand(2, 3, 64, 64)).sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    with torch.no_grad():
+        model.eval()(torch.rand(1, 3, 64, 64))  # the in-place path runs too
