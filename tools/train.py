@@ -28,6 +28,9 @@ def parse_args(argv=None):
     parser.add_argument("--amp", action="store_true", default=None, help="float16 mixed precision (CUDA)")
     parser.add_argument("--work-dir", help="output folder (default checkpoints/<config name>)")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
+    parser.add_argument("--visdom", metavar="[HOST:]PORT",
+                        help="send the dashboard to this visdom server (tools/visdom_server.py); config: visdom")
+    parser.add_argument("--tensorboard", action="store_true", default=None, help="also write TensorBoard logs")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_const", const="yes", dest="resume",
                        help="continue from <work dir>/last.pth (error if absent)")
@@ -49,6 +52,14 @@ def main(argv=None) -> int:
 
     try:
         cfg = load_config(args.config)
+        if args.visdom:
+            host, _, port = args.visdom.rpartition(":")
+            if not port.isdigit():
+                raise ValueError(f"--visdom: expected [HOST:]PORT, got {args.visdom!r}")
+            server = host if host.startswith("http") else f"http://{host or 'localhost'}"
+            cfg.visdom = dict(server=server, port=int(port), env=cfg.name)
+        if args.tensorboard:
+            cfg.tensorboard = True
         trainer = Trainer(cfg, work_dir=args.work_dir, resume=args.resume, batch_images=args.batch,
                           epochs=args.epochs, lr=args.lr, seed=args.seed, amp=args.amp, device=args.device)
         history = trainer.fit()

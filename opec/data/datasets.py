@@ -93,6 +93,8 @@ class TestDataset(Dataset):
     evaluation writes refined joints into copies of them).
     """
 
+    __test__ = False  # not a pytest test class despite the name
+
     def __init__(self, pred_json: str | Path, img_dir: str | Path, crops: bool = True):
         self.pred_json = Path(pred_json)
         self.predictions = read_predictions(pred_json)

@@ -69,6 +69,20 @@ def _file_fingerprint(paths) -> list:
     return out
 
 
+def build_cache(cfg, split: str, dataset, files, extractor, work_dir, device) -> FeatureCache:
+    """The feature cache of one split as ``cfg.feature_cache`` says (disk files under
+    ``<work_dir>/feature_cache/<split>``, reused while the annotation files and SPPE are unchanged)."""
+    cache_cfg = cfg.feature_cache
+    sppe = dict(cfg.sppe)
+    if sppe.get("weights"):
+        sppe["weights"] = _file_fingerprint([sppe["weights"]])
+    return FeatureCache.build(
+        dataset, extractor, device=device, storage=cache_cfg.storage, dtype=cache_cfg.get("dtype", "float32"),
+        path=Path(work_dir) / "feature_cache" / split, batch_size=int(cache_cfg.get("batch_size", 32)),
+        num_workers=int(cfg.train_data.get("num_workers", 4)) if "train_data" in cfg else 0,
+        fingerprint={"files": _file_fingerprint(files), "sppe": sppe}, desc=f"SPPE features ({split})")
+
+
 class Trainer:
     """Builds everything from a config and runs :meth:`fit`.
 
@@ -144,22 +158,10 @@ class Trainer:
                                          tensorboard=bool(cfg.get("tensorboard", False)))
 
     def _build_caches(self, extractor, cache_cfg) -> tuple[FeatureCache, FeatureCache]:
-        storage, dtype = cache_cfg.get("storage"), cache_cfg.get("dtype", "float32")
-        batch = int(cache_cfg.get("batch_size", 32))
-        workers = int(self.cfg.train_data.get("num_workers", 4))
-        sppe = dict(self.cfg.sppe)
-        if sppe.get("weights"):
-            sppe["weights"] = _file_fingerprint([sppe["weights"]])
-        caches = []
-        for split, dataset, files in (
-            ("train", self.train_set, [a["json_file"] for a in self.cfg.train_data.annotations]),
-            ("test", self.test_set, [self.cfg.test_data.pred_json]),
-        ):
-            caches.append(FeatureCache.build(
-                dataset, extractor, device=self.device, storage=storage, dtype=dtype,
-                path=self.work_dir / "feature_cache" / split, batch_size=batch, num_workers=workers,
-                fingerprint={"files": _file_fingerprint(files), "sppe": sppe}, desc=f"SPPE features ({split})"))
-        return caches[0], caches[1]
+        files = [a["json_file"] for a in self.cfg.train_data.annotations]
+        return (build_cache(self.cfg, "train", self.train_set, files, extractor, self.work_dir, self.device),
+                build_cache(self.cfg, "test", self.test_set, [self.cfg.test_data.pred_json], extractor,
+                            self.work_dir, self.device))
 
     def _resume_or_start(self) -> None:
         last = self.work_dir / ckpt.LAST_STATE

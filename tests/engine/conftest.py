@@ -1,0 +1,71 @@
+"""Tiny synthetic data and configs for the engine tests (generated here; no ../shared needed).
+
+The configs use ``ToyFeatureNet`` (pooled random projections, scale 4: taps of 5x4, 10x8, 20x16)
+instead of FastPose, so a training step costs milliseconds; the real SPPE is tested elsewhere.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def load_tool(name: str):
+    """Import ``tools/<name>.py`` as a module."""
+    spec = importlib.util.spec_from_file_location(f"_tool_{name}", REPO / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """6 training images (~20 persons) and 3 test images of the demo generator."""
+    out = tmp_path_factory.mktemp("tiny_data")
+    load_tool("make_demo_data").generate(out, train_images=6, test_images=3, seed=1)
+    return out
+
+
+def write_config(folder: Path, data: Path, name: str = "tiny", **extra) -> Path:
+    """A complete config file for ``data`` (keys as in configs/); ``extra`` adds/overrides
+    top-level keys given as Python source strings."""
+    values = {
+        "model": "dict(type='OPECNet', point_head='integral', num_joints=12, hid_dim=128)",
+        "train_data": (f"dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', "
+                       f"type='crowd_pose', img_dir='{data}/images')], batch_images=2, num_workers=0)"),
+        "test_data": (f"dict(pred_json='{data}/test_process_datasets/test_compute_map++.json', "
+                      f"best_json='{data}/test_process_datasets/pred_test_best_match.json', "
+                      f"target_json='{data}/test_process_datasets/crowdpose_test.json', "
+                      f"img_dir='{data}/images', dataset='crowdpose', batch_size=5, num_workers=0)"),
+        "sppe": "dict(type='ToyFeatureNet', scale=4, seed=0, fine_tune=False)",
+        "schedule": ("dict(epochs=2, lr=1e-3, clip_grad_norm=1.0, "
+                     "lr_schedule=dict(warmup_lr=1e-5, warmup_epochs=1, min_lr=1e-5))"),
+        "work_root": f"'{folder / 'checkpoints'}'",
+        "seed": "0",
+        "amp": "False",
+        "feature_cache": "dict(storage='memory', dtype='float32', batch_size=8)",
+        "visdom": "None",
+        "tensorboard": "False",
+        "log_persons": "2",
+    }
+    values.update(extra)
+    path = folder / f"{name}.py"
+    path.write_text("".join(f"{k} = {v}\n" for k, v in values.items()))
+    return path
+
+
+@pytest.fixture
+def make_config():
+    """:func:`write_config` (test modules are not a package, so they get it as a fixture)."""
+    return write_config
+
+
+@pytest.fixture(scope="session")
+def tool():
+    """:func:`load_tool`."""
+    return load_tool
