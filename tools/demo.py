@@ -7,7 +7,7 @@ rendered PNG per image/frame in ``vis/`` (--before-after: initial and refined po
 with refinement also ``initial-results.json``, the same persons before refinement.
 Nothing is written unless every input was processed.
 
-  python tools/demo.py photo.jpg --checkpoint checkpoints/opec_gcn_crowdpose/best_checkpoint.pth
+  python tools/demo.py photo.jpg --checkpoint checkpoints/OPEC_GCN_CrowdPose_Test/best_checkpoint.pth
   python tools/demo.py frames/ --no-refine --format coco
 """
 from __future__ import annotations

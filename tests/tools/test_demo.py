@@ -142,3 +142,10 @@ def test_missing_weights_name_the_file_and_the_readme(weights, fixtures_dir, tmp
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "nowhere/duc_se.pth" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_images_without_persons_are_still_rendered(fixtures_dir):
+    image = cv2.imread(str(fixtures_dir / "coco" / "000000000785.jpg"))
+    assert demo.render(image, [], "crowdpose", False).shape == image.shape
+    assert demo.render(image, [], "coco", True).shape[1] > 2 * image.shape[1]
+    assert demo.results_entries("a.jpg", []) == []
