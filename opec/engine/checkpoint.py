@@ -44,6 +44,12 @@ def atomic_save(obj, path: str | Path) -> None:
         raise
 
 
+def remove_temporaries(folder: str | Path) -> None:
+    """Delete the temporary files (``.<name>.*.tmp``) a killed save leaves behind."""
+    for tmp in Path(folder).glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
 def atomic_write_text(text: str, path: str | Path) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename."""
     path = Path(path)

@@ -165,6 +165,8 @@ class Trainer:
 
     def _resume_or_start(self) -> None:
         last = self.work_dir / ckpt.LAST_STATE
+        if dist_utils.is_main() and self.work_dir.is_dir():
+            ckpt.remove_temporaries(self.work_dir)  # left by a kill in the middle of a save
         if self.resume == "yes" and not last.is_file():
             raise FileNotFoundError(f"{last}: no training state to resume from")
         if self.resume != "no" and last.is_file():

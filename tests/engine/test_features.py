@@ -1,0 +1,84 @@
+"""The frozen-feature cache: identical to computing the taps per batch (float32), bounded error in
+float16, disk files reused for the same fingerprint, buffers reused between batches."""
+import numpy as np
+import pytest
+import torch
+
+from opec.data.datasets import TrainDataset, collate_persons
+from opec.engine.features import FeatureCache, ToyFeatureNet, sppe_extractor
+
+
+@pytest.fixture
+def dataset(tiny_data):
+    return TrainDataset([dict(json_file=tiny_data / "train_process_datasets/train_demo.json",
+                              type="crowd_pose", img_dir=tiny_data / "images")], crops=False)
+
+
+def direct(dataset, extractor, ids):
+    dataset.crops = True
+    try:
+        batch = collate_persons([dataset[i] for i in range(len(dataset))])
+    finally:
+        dataset.crops = False
+    return [f[ids] for f in extractor(batch["inps"])]
+
+
+def test_toy_net_tap_shapes():
+    out = ToyFeatureNet(scale=2).eval()(torch.zeros(3, 3, 320, 256)).features
+    assert [tuple(f.shape) for f in out] == [(3, 512, 10, 8), (3, 256, 20, 16), (3, 128, 40, 32)]
+
+
+def test_float32_cache_equals_direct_extraction(dataset):
+    extractor = sppe_extractor(ToyFeatureNet(scale=4))
+    cache = FeatureCache.build(dataset, extractor, device="cpu", batch_size=3, num_workers=0)
+    ids = torch.tensor([4, 0, dataset.num_persons - 1, 4])
+    expected = direct(dataset, extractor, ids)
+    got = cache.fetch(ids, "cpu")
+    for g, e in zip(got, expected):
+        torch.testing.assert_close(g, e, rtol=1e-6, atol=1e-6)
+    first = got[0].data_ptr()
+    again = cache.fetch(ids[:2], "cpu")  # a smaller batch reuses the same buffer
+    assert again[0].data_ptr() == first
+    assert cache.nbytes() == sum(f[0].numel() for f in expected) * 4 * dataset.num_persons
+
+
+def test_float16_cache_error_is_bounded(dataset):
+    extractor = sppe_extractor(ToyFeatureNet(scale=4))
+    cache = FeatureCache.build(dataset, extractor, device="cpu", dtype="float16", batch_size=4, num_workers=0)
+    ids = torch.arange(dataset.num_persons)
+    for g, e in zip(cache.fetch(ids, "cpu"), direct(dataset, extractor, ids)):
+        assert g.dtype == torch.float32
+        # float16 keeps 11 significant bits: relative error <= 2^-11 (normal range)
+        assert torch.all((g - e).abs() <= e.abs() * 2.0 ** -11 + 1e-7)
+
+
+def test_disk_cache_is_reused_for_the_same_fingerprint(dataset, tmp_path):
+    calls = []
+    net = ToyFeatureNet(scale=4)
+
+    def extractor(inps):
+        calls.append(len(inps))
+        with torch.no_grad():
+            return net(inps).features
+
+    path = tmp_path / "cache" / "train"
+    path.parent.mkdir()
+    a = FeatureCache.build(dataset, extractor, device="cpu", storage="disk", path=path,
+                           fingerprint={"v": 1}, num_workers=0)
+    n_calls = len(calls)
+    b = FeatureCache.build(dataset, extractor, device="cpu", storage="disk", path=path,
+                           fingerprint={"v": 1}, num_workers=0)
+    assert len(calls) == n_calls + 1  # only the one-crop shape probe
+    ids = torch.arange(dataset.num_persons)
+    for x, y in zip(a.fetch(ids, "cpu"), b.fetch(ids, "cpu")):
+        assert torch.equal(x, y)
+    FeatureCache.build(dataset, extractor, device="cpu", storage="disk", path=path,
+                       fingerprint={"v": 2}, num_workers=0)
+    assert len(calls) > n_calls + 2  # another fingerprint recomputes
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="storage"):
+        FeatureCache.build(None, None, device="cpu", storage="ram")
+    with pytest.raises(ValueError, match="dtype"):
+        FeatureCache.build(None, None, device="cpu", dtype="int8")
