@@ -126,8 +126,8 @@ def crop_box(image_bgr: np.ndarray, pt1, pt2) -> torch.Tensor:
             cv2.warpAffine(canvas, matrices[i], (INPUT_WIDTH, INPUT_HEIGHT), dst=out[i],
                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             region[...] = 0
-    # BGR HWC -> RGB CHW
-    return torch.from_numpy(out).flip(-1).permute(0, 3, 1, 2).contiguous()
+    # BGR HWC -> RGB CHW (numpy's strided copy is far faster here than torch's flip + permute)
+    return torch.from_numpy(np.ascontiguousarray(out[..., ::-1].transpose(0, 3, 1, 2)))
 
 
 def _check_image(image_bgr) -> np.ndarray:

@@ -54,8 +54,8 @@ class Bottleneck(nn.Module):
         out = self.bn3(self.conv3(out))
         if self.se is not None:
             out = self.se(out)
-        shortcut = x if self.downsample is None else self.downsample(x)
-        return self.relu(out + shortcut)
+        out += x if self.downsample is None else self.downsample(x)
+        return self.relu(out)
 
 
 class SEResNet(nn.Module):

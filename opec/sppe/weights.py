@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from opec.sppe.fastpose import FastPose
+from opec.sppe.fusion import fuse_for_inference
 
 DEFAULT_SPPE_WEIGHTS = Path("weights/sppe/duc_se.pth")
 _PARALLEL_PREFIX = "module."
@@ -58,10 +59,13 @@ def load_sppe_weights(model: FastPose, path) -> FastPose:
     return model
 
 
-def build_sppe(weights=None, device="cpu", num_classes: int = 33) -> FastPose:
-    """FastPose in eval mode on ``device``; ``weights``: a duc_se.pth path or state dict, or None for
-    random initialisation (e.g. :data:`DEFAULT_SPPE_WEIGHTS`)."""
+def build_sppe(weights=None, device="cpu", num_classes: int = 33, fuse: bool = False) -> FastPose:
+    """FastPose in eval mode on ``device``; ``weights``: a duc_se.pth path (e.g.
+    :data:`DEFAULT_SPPE_WEIGHTS`) or state dict, or None for random initialisation. ``fuse``: fold
+    BatchNorm into the convolutions and use channels_last (frozen inference only; ~10-30 % faster on CPU).
+    """
     model = FastPose(num_classes)
     if weights is not None:
         load_sppe_weights(model, weights)
-    return model.to(device).eval()
+    model = model.to(device).eval()
+    return fuse_for_inference(model) if fuse else model
