@@ -274,12 +274,15 @@ def write_json_files(outputs: dict) -> None:
     """Write {path: object} as JSON files: all go to temporary files next to their targets first and
     are renamed only when every one was written, so a failure leaves no partial output."""
     temps = []
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         for path, obj in outputs.items():
             path = Path(path)
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             temps.append((tmp, path))
+            os.chmod(tmp, 0o666 & ~umask)  # the permissions a plain open() would give
             with os.fdopen(fd, "w") as f:
                 json.dump(obj, f)
         for tmp, path in temps:
