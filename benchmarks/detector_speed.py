@@ -147,7 +147,7 @@ def main() -> None:
     print(f"3x3 256->256 conv2d at {dim // 8}x{dim // 8}: {ref_flops / best['conv'] / 1e9:.1f} GFLOP/s (NCHW), "
           f"{ref_flops / best['conv_cl'] / 1e9:.1f} GFLOP/s (channels-last); ceiling {ceiling:.1f} GFLOP/s")
     for name, label in [("original", "network, original style (BN separate, NCHW)"),
-                        ("fast", "network, YOLODetector (BN folded, channels-last)"),
+                        ("fast", "network, YOLODetector (BN folded, channels-last, oneDNN conv+leaky)"),
                         ("detect", "detect() on a 640x480 image (letterbox + network + NMS)")]:
         gflops = flops / best[name] / 1e9
         print(f"{label}: {1 / best[name]:.2f} images/s, {gflops:.1f} GFLOP/s, "
