@@ -125,6 +125,10 @@ class FeatureCache:
             taps = [torch.empty((num, *shape), dtype=torch_dtype) for shape in shapes]
             todo = list(range(len(dataset)))
 
+        if rank == 0:
+            print(f"[{desc}] computing the frozen SPPE taps of {num} persons once "
+                  f"({storage}, {dtype}, {sum(int(np.prod(s)) for s in shapes) * num * torch_dtype.itemsize / 2**20:.0f} MiB)",
+                  flush=True)
         crops_before = dataset.crops
         dataset.crops = True
         loader = DataLoader(Subset(dataset, todo), batch_size=_items_per_batch(dataset, batch_size),

@@ -207,6 +207,7 @@ class Trainer:
         net, optimizer, device = self.net, self.optimizer, self.device
         net.train()
         self.sampler.set_epoch(epoch)
+        self.epoch_start = time.perf_counter()
         steps = len(self.train_loader)
         bar = tqdm(self.train_loader, total=steps, desc=f"epoch {epoch}/{self.epochs}", unit="batch",
                    disable=dist_utils.quiet_progress(), dynamic_ncols=True)
@@ -242,6 +243,7 @@ class Trainer:
                     "grad_norm": float(grad_norm), "persons": len(joints),
                     "data_time": data_time, "batch_time": batch_time}, group="train")
         bar.close()
+        self.train_seconds = time.perf_counter() - self.epoch_start
 
     def evaluate(self):
         """Refined joints of the test set (rank 0; None elsewhere)."""
@@ -275,7 +277,9 @@ class Trainer:
             self.history.append((epoch, ap, ap_best))
         dist_utils.barrier()
         if dist_utils.is_main():
-            print(f"[epoch {epoch}] AP {ap:.4f} (without best match)  {ap_best:.4f} (best match)", flush=True)
+            total = time.perf_counter() - self.epoch_start
+            print(f"[epoch {epoch}] AP {ap:.4f} (without best match)  {ap_best:.4f} (best match)  "
+                  f"[train {self.train_seconds:.1f} s, epoch total {total:.1f} s]", flush=True)
 
     def _save_epoch(self, epoch: int, ap: float, ap_best: float) -> None:
         from opec.evaluation.protocol import append_map_line

@@ -1,0 +1,147 @@
+"""Training throughput: persons/s of the training loop, as a ratio to this process's GFLOP/s.
+
+Runs one epoch of the real training loop (``opec.engine.trainer.Trainer``, FastPose SPPE with
+random weights at 320x256, the chosen refiner head) on synthetic data from tools/make_demo_data.py
+in two ways and checks they compute the same losses:
+
+  uncached  the original's path: crops loaded by workers, frozen SPPE forward every batch
+  cached    the SPPE taps computed once (batched) and fetched by person id into reused buffers
+
+The same-process baseline is a 4096x4096 float32 ``torch.mm`` (GFLOP/s); the ratio persons/s per
+GFLOP/s makes numbers comparable across machines. The original trained at 0.017 (FC) / 0.020
+(attention) persons/s per GFLOP/s of that baseline (issue 5). ``--fp16`` also measures the float16
+cache: the largest relative feature error and the loss difference it causes.
+
+    python benchmarks/train_speed.py [--images 16] [--head integral|fc] [--device cpu|cuda] [--fp16]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+ORIGINAL_RATIO = {"fc": 0.017, "integral": 0.020}
+
+
+def mm_gflops(device: torch.device, size: int = 4096, repeats: int = 5) -> float:
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    torch.mm(a, b)
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b)
+    _sync(device)
+    return 2 * size ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def write_config(folder: Path, data: Path, head: str, cache: str, batch: int, workers: int) -> Path:
+    text = f"""
+model = dict(type='OPECNet', point_head='{head}', num_joints=12, hid_dim=128)
+train_data = dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', type='crowd_pose',
+                  img_dir='{data}/images')], batch_images={batch}, num_workers={workers})
+test_data = dict(pred_json='{data}/test_process_datasets/test_compute_map++.json',
+                 best_json='{data}/test_process_datasets/pred_test_best_match.json',
+                 target_json='{data}/test_process_datasets/crowdpose_test.json',
+                 img_dir='{data}/images', dataset='crowdpose', batch_size=60, num_workers={workers})
+sppe = dict(type='FastPose', weights=None, fine_tune=False)
+schedule = dict(epochs=1, lr=1e-3, clip_grad_norm=1.0, lr_schedule=dict(warmup_lr=1e-5, warmup_epochs=1, min_lr=1e-5))
+seed = 0
+amp = False
+feature_cache = {cache}
+visdom = None
+tensorboard = False
+log_persons = 2
+"""
+    name = "bench_" + ("uncached" if cache == "None" else "cached_" + ("fp16" if "float16" in cache else "fp32"))
+    path = folder / f"{name}.py"
+    path.write_text(text)
+    return path
+
+
+def run_epoch(cfg_path: Path, work: Path, device: str) -> dict:
+    """Set up a Trainer, time one training epoch; returns persons/s, losses and set-up time."""
+    from opec.config import load_config
+    from opec.engine.trainer import Trainer
+
+    trainer = Trainer(load_config(cfg_path), work_dir=work, resume="no", device=device)
+    start = time.perf_counter()
+    trainer.setup()
+    setup = time.perf_counter() - start
+    _sync(trainer.device)
+    start = time.perf_counter()
+    trainer.train_one_epoch(0)
+    _sync(trainer.device)
+    elapsed = time.perf_counter() - start
+    trainer.loggers.close()
+    rows = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
+    train = [r["values"] for r in rows if r["group"] == "train"]
+    persons = sum(r["persons"] for r in train)
+    return {"persons": persons, "seconds": elapsed, "persons_per_s": persons / elapsed, "setup_s": setup,
+            "losses": [r["loss"] for r in train]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=16, help="training images (about 3.5 persons each)")
+    parser.add_argument("--batch-images", type=int, default=4)
+    parser.add_argument("--head", choices=("integral", "fc"), default="integral")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--fp16", action="store_true", help="also measure the float16 cache")
+    parser.add_argument("--skip-uncached", action="store_true", help="only the cached path")
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+
+    spec = importlib.util.spec_from_file_location("make_demo_data", REPO / "tools" / "make_demo_data.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        demo.generate(tmp / "data", train_images=args.images, test_images=2, seed=0)
+        gflops = mm_gflops(device)
+        print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}: "
+              f"4096^2 fp32 mm {gflops:.1f} GFLOP/s")
+        variants = [("cached fp32", "dict(storage='memory', dtype='float32', batch_size=32)")]
+        if args.fp16:
+            variants.append(("cached fp16", "dict(storage='memory', dtype='float16', batch_size=32)"))
+        if not args.skip_uncached:
+            variants.insert(0, ("uncached (original path)", "None"))
+        results = {}
+        for label, cache in variants:
+            cfg = write_config(tmp, tmp / "data", args.head, cache, args.batch_images, args.workers)
+            res = run_epoch(cfg, tmp / label.split()[0] / label.split()[-1], args.device)
+            results[label] = res
+            ratio = res["persons_per_s"] / gflops
+            print(f"{label:26s} {res['persons']:.0f} persons in {res['seconds']:.1f} s: "
+                  f"{res['persons_per_s']:.2f} persons/s = {ratio:.4f} persons/s per GFLOP/s "
+                  f"({ratio / ORIGINAL_RATIO[args.head]:.2f}x the original's {ORIGINAL_RATIO[args.head]}); "
+                  f"set-up incl. feature cache {res['setup_s']:.1f} s")
+        base = results["cached fp32"]["losses"]
+        for label, res in results.items():
+            if label == "cached fp32":
+                continue
+            diff = max(abs(a - b) for a, b in zip(res["losses"], base))
+            print(f"max |loss({label}) - loss(cached fp32)| over {len(base)} steps: {diff:.2e}")
+        if "uncached (original path)" in results:
+            speedup = results["cached fp32"]["persons_per_s"] / results["uncached (original path)"]["persons_per_s"]
+            print(f"cached / uncached speed-up: {speedup:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
