@@ -9,7 +9,7 @@ import torch
 from .darknet import Darknet
 from .postprocess import dynamic_write_results, map_to_image
 from .preprocess import check_image, letterbox
-from .weights import load_darknet_weights
+from .weights import check_weights_file, load_darknet_weights
 
 DEFAULT_CFG = Path(__file__).with_name("yolov3-spp.cfg")
 DEFAULT_WEIGHTS = Path("weights/yolo/yolov3-spp.weights")
@@ -37,6 +37,8 @@ class YOLODetector:
             raise ValueError(f"det_batch: expected >= 1, got {det_batch}")
         self.inp_dim, self.confidence, self.nms_thresh, self.det_batch = inp_dim, confidence, nms_thresh, det_batch
         self.device = torch.device(device)
+        if weights is not None:
+            check_weights_file(weights)  # before building the 63M-parameter network
         model = Darknet(cfg_path).eval()
         if weights is not None:
             load_darknet_weights(model, weights)

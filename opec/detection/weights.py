@@ -88,15 +88,21 @@ def read_header(path: str | Path) -> DarknetHeader:
     return DarknetHeader(major, minor, revision, seen)
 
 
+def check_weights_file(path: str | Path) -> Path:
+    """Return ``path`` as a Path; FileNotFoundError (one line, naming it and weights/README.md) if absent."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: Darknet weights file not found (see weights/README.md)")
+    return path
+
+
 def load_darknet_weights(model: Darknet, path: str | Path) -> DarknetHeader:
     """Copy the values of a Darknet ``.weights`` file into ``model`` (before fuse_batchnorm).
 
     Raises FileNotFoundError (one line, naming the path and weights/README.md) for a missing file and
     ValueError naming the file, the expected and the actual size when the file does not fit the cfg.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: Darknet weights file not found (see weights/README.md)")
+    path = check_weights_file(path)
     header = read_header(path)
     slots = weight_layout(model)
     num_floats = sum(slot.num_floats for slot in slots)
