@@ -58,17 +58,17 @@ def pose_nms(boxes, box_scores, pose_coords, pose_scores) -> list[dict]:
     dict: 'keypoints' (J, 2), 'kp_score' (J, 1), 'proposal_score' (1,), 'bbox' (4,) (the pick's
     detector box) and 'index' (the pick's row in the inputs).
     """
-    boxes = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4)
-    box_scores = torch.as_tensor(box_scores, dtype=torch.float32).reshape(-1)
     coords = torch.as_tensor(pose_coords, dtype=torch.float32)
+    boxes = torch.as_tensor(boxes, dtype=torch.float32, device=coords.device).reshape(-1, 4)
+    box_scores = torch.as_tensor(box_scores, dtype=torch.float32, device=coords.device).reshape(-1)
     num, joints = coords.shape[:2]
-    scores = torch.as_tensor(pose_scores, dtype=torch.float32).reshape(num, joints)
+    scores = torch.as_tensor(pose_scores, dtype=torch.float32, device=coords.device).reshape(num, joints)
     scores = torch.where(scores == 0, ZERO_SCORE, scores)
     size = boxes[:, 2:] - boxes[:, :2]
     ref_dist = ALPHA * torch.maximum(size[:, 0], size[:, 1])
     human_scores = scores.mean(dim=1)
 
-    remaining = torch.arange(num)
+    remaining = torch.arange(num, device=coords.device)
     clusters = []
     while remaining.numel():
         local = int(torch.argmax(human_scores[remaining]))
