@@ -135,7 +135,9 @@ class Trainer:
                 self.test_input = lambda b: self.test_cache.fetch(b["person_ids"], device)
             else:
                 self.train_input = self.test_input = lambda b: extractor(b["inps"].to(device, non_blocking=True))
-        self.net = (DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
+        # Alpha: the SPPE's heat-map head gets no gradient (OPEC discards the heat maps).
+        self.net = (DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None,
+                                            find_unused_parameters=self.alpha)
                     if dist_utils.is_distributed() else self.model)
         # One group, no weight decay: the original's per-group LRs are overwritten every iteration.
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.base_lr, weight_decay=0.0)
