@@ -4,9 +4,11 @@ FastPose: FLOPs per crop are counted (2 per multiply-add over every conv and lin
 achieved GFLOP/s is compared with the compute ceiling measured in the same process: a 3x3,
 256 -> 256 channel ``conv2d`` at the batch size in question, at the three resolutions FastPose runs
 its 3x3 convolutions (20x16, 40x32, 80x64); the best of those is the ceiling. Model and ceiling are
-timed interleaved, best of ``--repeats``, so a noisy shared machine affects both alike. Two variants:
-``original`` (eager NCHW, BatchNorm separate, ``no_grad`` -- how the original runs) and ``fused``
-(``build_sppe(fuse=True)``: BatchNorm folded, channels_last, ``inference_mode``).
+timed interleaved, best of ``--repeats``, so a noisy shared machine affects both alike. Variants:
+``original`` (eager NCHW, BatchNorm separate, ``no_grad`` -- how the original runs), ``fused``
+(``build_sppe(fuse=True)``: BatchNorm folded, channels_last, ``inference_mode``) and ``compiled``
+(``compile_for_inference``: torch.compile with Inductor freezing; its compile time is reported apart;
+``--no-compile`` skips it).
 
 Crops: :func:`opec.data.crop.alphapose_crop` against a literal per-box version of the original
 (full-image copy, zero the outside by slices, warp), same image and boxes; outputs must be bit-equal.
@@ -26,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from opec.data.crop import INPUT_HEIGHT, INPUT_WIDTH, RGB_MEAN, alphapose_crop, enlarge_boxes
-from opec.sppe import build_sppe
+from opec.sppe import build_sppe, compile_for_inference
 
 CEILING_SIZES = ((20, 16), (40, 32), (80, 64))
 
@@ -61,39 +63,50 @@ def best_time(fn, repeats: int, inner: int = 1) -> float:
     return best
 
 
-def bench_sppe(batch: int, repeats: int) -> dict:
+def bench_sppe(batch: int, repeats: int, with_compiled: bool) -> dict:
     torch.manual_seed(0)
     original = build_sppe()
     fused = build_sppe(fuse=True)
     x = torch.randn(batch, 3, INPUT_HEIGHT, INPUT_WIDTH)
     x_last = x.contiguous(memory_format=torch.channels_last)
     flops = count_flops(original, x) / batch
+    variants = {"original": lambda: original(x), "fused": lambda: fused(x_last)}
+    compile_seconds = None
+    if with_compiled:
+        compiled = compile_for_inference(build_sppe())
+        start = time.perf_counter()
+        with torch.inference_mode():
+            compiled(x)
+        compile_seconds = time.perf_counter() - start
+        variants["compiled"] = lambda: compiled(x)
     weight = torch.randn(256, 256, 3, 3)
     ceilings = {size: torch.randn(batch, 256, *size) for size in CEILING_SIZES}
 
-    def run_original():
-        with torch.no_grad():
-            original(x)
-
-    def run_fused():
-        with torch.inference_mode():
-            fused(x_last)
+    def run(variant):
+        if variant == "original":
+            with torch.no_grad():
+                variants[variant]()
+        else:
+            with torch.inference_mode():
+                variants[variant]()
 
     def run_conv(inp):
         with torch.inference_mode():
             F.conv2d(inp, weight, padding=1)
 
-    times = {"original": float("inf"), "fused": float("inf")}
+    times = {name: float("inf") for name in variants}
     conv_times = {size: float("inf") for size in CEILING_SIZES}
-    run_original(), run_fused()  # warm-up (oneDNN primitive creation)
-    for _ in range(repeats):  # interleaved: model and ceiling see the same machine load
-        times["original"] = min(times["original"], best_time(run_original, 1))
-        times["fused"] = min(times["fused"], best_time(run_fused, 1))
+    for name in variants:  # warm-up (oneDNN primitive creation)
+        run(name)
+    for _ in range(repeats):  # interleaved: models and ceiling see the same machine load
+        for name in variants:
+            times[name] = min(times[name], best_time(lambda: run(name), 1))
         for size, inp in ceilings.items():
             conv_times[size] = min(conv_times[size], best_time(lambda: run_conv(inp), 1, inner=3))
     conv_gflops = {size: 2 * 256 * 256 * 9 * size[0] * size[1] * batch / t / 1e9 for size, t in conv_times.items()}
     ceiling = max(conv_gflops.values())
     result = {"batch": batch, "gflop_per_crop": flops / 1e9, "ceiling_gflops": ceiling,
+              "compile_seconds": compile_seconds,
               "ceiling_by_size": {f"{h}x{w}": g for (h, w), g in conv_gflops.items()}}
     for name, seconds in times.items():
         gflops = flops * batch / seconds / 1e9
@@ -162,19 +175,24 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
     parser.add_argument("--repeats", type=int, default=5, help="timing repeats, best is kept (default 5)")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant")
     parser.add_argument("--json", help="also write the numbers to this file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
     report = {"threads": args.threads, "torch": torch.__version__, "opencv": cv2.__version__,
-              "crops": bench_crops(args.repeats), "sppe": [bench_sppe(b, args.repeats) for b in args.batches]}
+              "crops": bench_crops(args.repeats), "sppe": [bench_sppe(b, args.repeats, not args.no_compile) for b in args.batches]}
     for row in report["crops"]:
         print(f"crops {row['image']:>9} x{row['boxes']:<2}: {row['crops_per_s']:8.1f} crops/s, naive "
               f"{row['naive_crops_per_s']:7.1f} crops/s, speed-up {row['speedup']:.1f}x, bit-equal {row['bit_equal']}")
     for row in report["sppe"]:
         print(f"FastPose batch {row['batch']}: {row['gflop_per_crop']:.1f} GFLOP/crop, ceiling (3x3 conv 256ch) "
               f"{row['ceiling_gflops']:.0f} GFLOP/s")
-        for name in ("original", "fused"):
+        if row["compile_seconds"] is not None:
+            print(f"  (compiled variant: first call compiled in {row['compile_seconds']:.0f} s)")
+        for name in ("original", "fused", "compiled"):
+            if name not in row:
+                continue
             r = row[name]
             print(f"  {name:8s}: {r['crops_per_s']:6.2f} crops/s, {r['gflops']:6.0f} GFLOP/s, "
                   f"{r['fraction_of_ceiling']:.2f} of ceiling")

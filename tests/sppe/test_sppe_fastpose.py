@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from opec.keypoints import COCO17
-from opec.sppe import FastPose, flip_test, fuse_for_inference
+from opec.sppe import FastPose, compile_for_inference, flip_test, fuse_for_inference
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +65,14 @@ def test_flip_test_of_a_mirror_symmetric_input_is_symmetric(model):
     with torch.inference_mode():
         heatmaps = flip_test(model, x)
     torch.testing.assert_close(heatmaps, heatmaps[:, COCO17.flip_index()].flip(3), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_compiled_model_matches(model):
+    compiled = compile_for_inference(copy.deepcopy(model))
+    x = torch.randn(2, 3, 64, 96)
+    with torch.inference_mode():
+        plain, fast = model(x), compiled(x)
+    torch.testing.assert_close(fast.heatmaps, plain.heatmaps, atol=1e-4, rtol=1e-4)
+    for a, b in zip(fast.features, plain.features):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
