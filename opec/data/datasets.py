@@ -101,8 +101,7 @@ class TestDataset(Dataset):
         if not self.predictions:
             raise ValueError(f"{pred_json}: no predictions to refine")
         self.image_paths = [Path(img_dir) / prediction_file_name(p["image_id"]) for p in self.predictions]
-        if crops:
-            check_images_exist(self.image_paths, f"test data ({pred_json})")
+        check_images_exist(self.image_paths, f"test data ({pred_json})")
         self.boxes = np.asarray([p["bbox"] for p in self.predictions], dtype=np.float32)
         kps = np.asarray([p["keypoints"] for p in self.predictions], dtype=np.float64)
         self.initial = kps.reshape(-1, NUM_JOINTS, 3)  # image px (x, y, AlphaPose score)

@@ -249,6 +249,9 @@ class Trainer:
 
     def evaluate(self):
         """Refined joints of the test set (rank 0; None elsewhere)."""
+        if dist_utils.is_distributed():  # every rank evaluates with rank 0's BatchNorm statistics
+            for buffer in self.model.buffers():
+                torch.distributed.broadcast(buffer, src=0)
         return refine_persons(self.net.module if isinstance(self.net, DistributedDataParallel) else self.net,
                               self.test_set, self.test_input, self.device, self.test_batch, self.test_workers)
 

@@ -114,3 +114,37 @@ def test_amp_on_cpu_is_refused_with_a_warning(tiny_data, tmp_path, make_config):
     with pytest.warns(UserWarning, match="CUDA"):
         trainer = Trainer(load_config(cfg), work_dir=tmp_path / "w", device="cpu", amp=True)
     assert trainer.amp is False
+
+
+def test_checkpoints_in_the_original_layout_evaluate_the_same(tiny_data, tmp_path, make_config, tool, capsys):
+    from opec.refiner.checkpoint import new_to_original_key
+
+    cfg = make_config(tmp_path, tiny_data)
+    history = run(cfg, tmp_path / "w", epochs=1)
+    state = torch.load(tmp_path / "w" / "0.pth", weights_only=True)
+    original = {new_to_original_key(k): v for k, v in state.items()}
+    assert set(original) != set(state)  # really another layout
+    torch.save(original, tmp_path / "original.pth")
+    test = tool("test")
+    capsys.readouterr()
+    assert test.main([str(cfg), "--checkpoint", str(tmp_path / "original.pth"), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert f"AP {history[0][1]:.4f} (without best match)  {history[0][2]:.4f} (best match)" in out
+
+
+def test_alpha_checkpoint_in_the_original_layout_loads(tiny_data, tmp_path, make_config):
+    from opec.engine.trainer import build_model, load_model_weights
+    from opec.refiner.checkpoint import new_to_original_key
+
+    cfg = load_config(make_config(tmp_path, tiny_data,
+                                  sppe="dict(type='ToyFeatureNet', scale=4, seed=0, fine_tune=True)"))
+    trained = build_model(cfg, "cpu")
+    with torch.no_grad():
+        for p in trained.parameters():
+            p.add_(torch.randn_like(p))
+    state = trained.state_dict()
+    original = {(k if k.startswith("generator.") else new_to_original_key(k[len("refiner."):])): v
+                for k, v in state.items()}
+    fresh = build_model(cfg, "cpu")
+    load_model_weights(fresh, original)
+    assert all(torch.equal(v, fresh.state_dict()[k]) for k, v in state.items())
