@@ -32,6 +32,7 @@ def train_steps(work_dir: Path) -> int:
     return sum(1 for line in text.splitlines() if line.endswith("}") and '"group": "train"' in line)
 
 
+@pytest.mark.slow
 def test_kill_mid_epoch_then_resume(tiny_data, tmp_path, make_config):
     cfg = make_config(tmp_path, tiny_data, schedule="dict(epochs=3, lr=1e-3, clip_grad_norm=1.0, "
                       "lr_schedule=dict(warmup_lr=1e-5, warmup_epochs=1, min_lr=1e-5))")
@@ -74,20 +75,36 @@ def one_line_error(result, *fragments):
         assert fragment in lines[0]
 
 
-def test_cli_errors_are_one_line(tiny_data, tmp_path, make_config):
+def test_cli_exits_1_with_one_line(tmp_path):
     one_line_error(cli("tools/train.py", tmp_path / "nope.py"), "nope.py", "not found")
+
+
+def test_bad_input_errors_are_one_line(tiny_data, tmp_path, make_config, tool, capsys):
+    train, test = tool("train"), tool("test")
+
+    def error_line(main, *args):
+        capsys.readouterr()
+        assert main([str(a) for a in args]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        return err[0]
+
     good = make_config(tmp_path, tiny_data, name="good")
-    one_line_error(cli("tools/train.py", good, "--work-dir", tmp_path / "w2", "--resume", "--device", "cpu"),
-                   "last.pth")
-    one_line_error(cli("tools/test.py", good, "--load-dir", tmp_path / "empty"), "best_checkpoint.pth", "not found")
+    assert "last.pth" in error_line(train.main, good, "--work-dir", tmp_path / "w2", "--resume", "--device", "cpu")
+    line = error_line(test.main, good, "--load-dir", tmp_path / "empty")
+    assert "best_checkpoint.pth" in line and "not found" in line
+    assert "--visdom" in error_line(train.main, good, "--visdom", "localhost:port", "--device", "cpu")
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data)
     (data / "images" / "100000.jpg").unlink()
     cfg = make_config(tmp_path, data)
-    one_line_error(cli("tools/train.py", cfg, "--work-dir", tmp_path / "w", "--device", "cpu"),
-                   "1 image file(s) not found", "100000.jpg")
+    line = error_line(train.main, cfg, "--work-dir", tmp_path / "w", "--device", "cpu")
+    assert "1 image file(s) not found" in line and "100000.jpg" in line
     bad = json.loads((data / "train_process_datasets" / "train_demo.json").read_text())
     bad[2]["pair"][0]["dt"] = bad[2]["pair"][0]["dt"][:5]
     (data / "train_process_datasets" / "train_demo.json").write_text(json.dumps(bad))
-    one_line_error(cli("tools/train.py", cfg, "--work-dir", tmp_path / "w3", "--device", "cpu"),
-                   "train_demo.json[2].pair[0].dt", "12x3")
+    line = error_line(train.main, cfg, "--work-dir", tmp_path / "w3", "--device", "cpu")
+    assert "train_demo.json[2].pair[0].dt" in line and "12x3" in line
+    missing_sppe = make_config(tmp_path, tiny_data, name="nosppe",
+                               sppe="dict(type='FastPose', weights='nowhere/duc_se.pth', fine_tune=False)")
+    assert "nowhere/duc_se.pth" in error_line(train.main, missing_sppe, "--work-dir", tmp_path / "w4", "--device", "cpu")
