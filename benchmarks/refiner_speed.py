@@ -1,0 +1,131 @@
+"""OPEC-Net refiner speed on CPU (random weights), both variants.
+
+For the soft-argmax ("integral", attention config) and the FC variant, at batch 60 (the original's
+test batch) and 320×256 crops (taps 512@20×16, 256@40×32, 128@80×64), reports:
+
+* parameters and forward FLOPs per person (``torch.utils.flop_counter``: 2 × multiply-adds of every
+  conv, transposed conv and matmul),
+* eval forward persons/s (``inference_mode``) and train-step persons/s (train-mode forward, loss,
+  backward, gradient clipping to norm 1, Adam step), best of ``--repeats``,
+* each divided by the fp32 GFLOP/s of a 4096×4096 ``torch.mm`` measured in the same process,
+  immediately before each repetition (the machine is shared and its speed drifts: each run is
+  paired with its own mm rate, and the best ratio of ``--repeats`` is reported with its run).
+
+    python benchmarks/refiner_speed.py [--batch 60] [--repeats 3] [--threads 2] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from opec.refiner import OPECNet, opec_loss
+
+VARIANTS = {"fc": "fc", "attention": "integral"}
+
+
+def mm_gflops(n: int = 4096) -> float:
+    """GFLOP/s of one fp32 ``n``×``n`` matrix product (operands reused across calls)."""
+    if n not in _MM_OPERANDS:
+        _MM_OPERANDS[n] = (torch.randn(n, n), torch.randn(n, n))
+    a, b = _MM_OPERANDS[n]
+    return 2 * n**3 / _timed(lambda: torch.mm(a, b)) / 1e9
+
+
+_MM_OPERANDS: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def paired_best(fn, batch: int, repeats: int) -> tuple[float, float, float]:
+    """Best (persons/s ÷ mm GFLOP/s) over ``repeats`` runs of ``fn``, each right after an mm;
+    returns (ratio, persons/s, mm GFLOP/s) of that run."""
+    fn()  # warm-up
+    best = (0.0, 0.0, 0.0)
+    for _ in range(repeats):
+        mm = mm_gflops()
+        persons_per_s = batch / _timed(fn)
+        best = max(best, (persons_per_s / mm, persons_per_s, mm))
+    return best
+
+
+def make_inputs(batch: int, generator: torch.Generator):
+    joints = torch.rand(batch, 12, 3, generator=generator) * 2 - 1
+    joints[..., 2] = (joints[..., 2] + 1) / 2
+    taps = [torch.rand(batch, c, h, w, generator=generator) for c, h, w in ((512, 20, 16), (256, 40, 32), (128, 80, 64))]
+    target = torch.cat([torch.rand(batch, 12, 2, generator=generator) * 2 - 1, torch.ones(batch, 12, 1)], dim=-1)
+    return joints, taps, target
+
+
+def flops_per_person(model: OPECNet) -> int:
+    joints, taps, _ = make_inputs(1, torch.Generator().manual_seed(0))
+    model.eval()
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        model(joints, taps)
+    return counter.get_total_flops()
+
+
+def bench_variant(point_head: str, batch: int, repeats: int) -> dict:
+    torch.manual_seed(0)
+    model = OPECNet(point_head=point_head)
+    joints, taps, target = make_inputs(batch, torch.Generator().manual_seed(1))
+    params = sum(p.numel() for p in model.parameters())
+    flops = flops_per_person(model)
+
+    model.eval()
+
+    def eval_forward():
+        with torch.inference_mode():
+            model(joints, taps)
+
+    eval_ratio, eval_pps, eval_mm = paired_best(eval_forward, batch, repeats)
+
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def train_step():
+        optimizer.zero_grad(set_to_none=True)
+        loss, _ = opec_loss(model(joints, taps), target)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+        optimizer.step()
+
+    train_ratio, train_pps, train_mm = paired_best(train_step, batch, repeats)
+    return dict(params=params, gflops_per_person=flops / 1e9,
+                eval_persons_per_s=eval_pps, eval_mm_gflops=eval_mm, eval_per_mm_gflops=eval_ratio,
+                train_persons_per_s=train_pps, train_mm_gflops=train_mm, train_per_mm_gflops=train_ratio)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=60)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", help="also write the numbers to this JSON file")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    results = {name: bench_variant(head, args.batch, args.repeats) for name, head in VARIANTS.items()}
+
+    print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch}, best of {args.repeats} "
+          "(each run paired with a 4096x4096 fp32 mm measured just before it)")
+    print(f"{'variant':<10} {'params':>11} {'GFLOP/person':>13} | {'eval p/s':>8} {'mm GF/s':>8} {'ratio':>6} | "
+          f"{'train p/s':>9} {'mm GF/s':>8} {'ratio':>6}")
+    for name, r in results.items():
+        print(f"{name:<10} {r['params']:>11,} {r['gflops_per_person']:>13.3f} | {r['eval_persons_per_s']:>8.1f} "
+              f"{r['eval_mm_gflops']:>8.1f} {r['eval_per_mm_gflops']:>6.3f} | {r['train_persons_per_s']:>9.1f} "
+              f"{r['train_mm_gflops']:>8.1f} {r['train_per_mm_gflops']:>6.3f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(threads=args.threads, batch=args.batch, variants=results), f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
