@@ -140,8 +140,10 @@ def main(argv=None) -> int:
         for label, res in results.items():
             if label == "cached fp32":
                 continue
-            diff = max(abs(a - b) for a, b in zip(res["losses"], base))
-            print(f"max |loss({label}) - loss(cached fp32)| over {len(base)} steps: {diff:.2e}")
+            diffs = [abs(a - b) for a, b in zip(res["losses"], base)]
+            print(f"|loss({label}) - loss(cached fp32)|: first step {diffs[0]:.2e}, max over {len(base)} "
+                  f"steps {max(diffs):.2e} (batched convolutions differ by ~5e-7 relative between batch "
+                  f"sizes; Adam lets such differences grow over steps)")
         if "cached fp16" in trainers:
             for t, (a, b) in enumerate(zip(trainers["cached fp32"].train_cache.taps,
                                            trainers["cached fp16"].train_cache.taps)):
