@@ -114,6 +114,7 @@ class FeatureCache:
             if _reusable(meta_path, meta):
                 return cls([torch.from_numpy(_open_memmap(path, t, "r")) for t in range(3)])
             if rank == 0:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 meta_path.unlink(missing_ok=True)
                 for t, shape in enumerate(shapes):
                     _open_memmap(path, t, "w+", (num, *shape), dtype).flush()

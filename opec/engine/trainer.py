@@ -32,6 +32,8 @@ from opec.engine import distributed as dist_utils
 from opec.engine.features import FeatureCache, build_feature_net, sppe_extractor
 from opec.engine.lr import cosine_lr, set_lr
 from opec.engine.testing import evaluate_protocol, protocol_results, refine_persons
+from opec.evaluation import KeypointEvaluator
+from opec.evaluation.protocol import append_map_line
 from opec.keypoints import OPEC12
 from opec.refiner import build_refiner, load_refiner_checkpoint, opec_loss
 from opec.refiner.alpha import AlphaOPECNet, load_alpha_checkpoint
@@ -119,8 +121,6 @@ class Trainer:
         test = cfg.test_data
         self.test_set = TestDataset(test.pred_json, test.img_dir, crops=not cached)
         self.best_match = read_predictions(test.best_json)
-
-        from opec.evaluation import KeypointEvaluator
         self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"),
                                            protocol="opec12")
 
@@ -130,7 +130,7 @@ class Trainer:
         else:
             extractor = sppe_extractor(build_feature_net(dict(cfg.sppe), device))
             if cached:
-                self.train_cache, self.test_cache = self._build_caches(extractor, cache_cfg)
+                self.train_cache, self.test_cache = self._build_caches(extractor)
                 self.train_input = lambda b: self.train_cache.fetch(b["person_ids"], device)
                 self.test_input = lambda b: self.test_cache.fetch(b["person_ids"], device)
             else:
@@ -159,7 +159,7 @@ class Trainer:
             self.loggers = build_loggers(self.work_dir, visdom=cfg.get("visdom"),
                                          tensorboard=bool(cfg.get("tensorboard", False)))
 
-    def _build_caches(self, extractor, cache_cfg) -> tuple[FeatureCache, FeatureCache]:
+    def _build_caches(self, extractor) -> tuple[FeatureCache, FeatureCache]:
         files = [a["json_file"] for a in self.cfg.train_data.annotations]
         return (build_cache(self.cfg, "train", self.train_set, files, extractor, self.work_dir, self.device),
                 build_cache(self.cfg, "test", self.test_set, [self.cfg.test_data.pred_json], extractor,
@@ -287,7 +287,6 @@ class Trainer:
                   f"[train {self.train_seconds:.1f} s, epoch total {total:.1f} s]", flush=True)
 
     def _save_epoch(self, epoch: int, ap: float, ap_best: float) -> None:
-        from opec.evaluation.protocol import append_map_line
         weights = self.model.state_dict()
         ckpt.atomic_save(weights, self.work_dir / f"{epoch}.pth")
         if ap > self.best_ap:  # selected on the test split by the without-best-match AP (as the original)

@@ -148,3 +148,15 @@ def test_alpha_checkpoint_in_the_original_layout_loads(tiny_data, tmp_path, make
     fresh = build_model(cfg, "cpu")
     load_model_weights(fresh, original)
     assert all(torch.equal(v, fresh.state_dict()[k]) for k, v in state.items())
+
+
+def test_disk_cache_run_and_test_reuse_it(tiny_data, tmp_path, make_config, tool, capsys):
+    cfg = make_config(tmp_path, tiny_data, feature_cache="dict(storage='disk', dtype='float16', batch_size=8)")
+    work = tmp_path / "fresh" / "w"  # parents created on demand
+    history = run(cfg, work, epochs=1)
+    assert (work / "feature_cache" / "train.json").is_file() and (work / "feature_cache" / "test.json").is_file()
+    stamp = (work / "feature_cache" / "test.tap2.npy").stat().st_mtime_ns
+    capsys.readouterr()
+    assert tool("test").main([str(cfg), "--load-dir", str(work), "--device", "cpu"]) == 0
+    assert f"AP {history[0][1]:.4f} (without best match)" in capsys.readouterr().out
+    assert (work / "feature_cache" / "test.tap2.npy").stat().st_mtime_ns == stamp  # reused, not rewritten
