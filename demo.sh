@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo (README command 1): set up, generate a small synthetic crowd, train OPEC-Net on the CPU
 # for a few epochs, evaluate, print mAP.txt and say where everything is. About 5-8 minutes on 2 cores
-# after the one-time set-up. Extra arguments go to tools/train.py (e.g. --visdom 8097, --epochs 3).
+# after the one-time set-up. Extra arguments go to tools/train.py (e.g. --visdom localhost:8097, --epochs 3).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
@@ -31,6 +31,6 @@ Done in $(( $(date +%s) - start )) s. Everything is in $work/:
   log.jsonl               every scalar (loss terms, lr, timings, both APs and all metrics per epoch)
   images/before_after_*.png   initial vs refined joints of the first test image, per epoch
 Dashboard: start 'python tools/visdom_server.py' (works offline) and rerun with
-  bash demo.sh --visdom 8097      then open http://localhost:8097 (env demo_synthetic)
+  bash demo.sh --visdom localhost:8097      then open http://localhost:8097 (env demo_synthetic)
 Plot the curve: python tools/plot_map.py $work/mAP.txt
 MSG

@@ -2,6 +2,7 @@
 
     python tools/train.py CONFIG [--batch N] [--epochs E] [--lr LR] [--seed S] [--amp]
                                  [--work-dir DIR] [--resume | --no-resume] [--device cpu|cuda]
+                                 [--visdom HOST[:PORT]] [--tensorboard]
 
 Checkpoints, ``mAP.txt``, ``log.jsonl`` and before/after images go to ``checkpoints/<config name>/``
 (or ``--work-dir``). A folder holding ``last.pth`` is resumed automatically. Under ``torchrun`` each
@@ -28,7 +29,7 @@ def parse_args(argv=None):
     parser.add_argument("--amp", action="store_true", default=None, help="float16 mixed precision (CUDA)")
     parser.add_argument("--work-dir", help="output folder (default checkpoints/<config name>)")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
-    parser.add_argument("--visdom", metavar="[HOST:]PORT",
+    parser.add_argument("--visdom", metavar="HOST[:PORT]",
                         help="send the dashboard to this visdom server (tools/visdom_server.py); config: visdom")
     parser.add_argument("--tensorboard", action="store_true", default=None, help="also write TensorBoard logs")
     group = parser.add_mutually_exclusive_group()
@@ -53,11 +54,8 @@ def main(argv=None) -> int:
     try:
         cfg = load_config(args.config)
         if args.visdom:
-            host, _, port = args.visdom.rpartition(":")
-            if not port.isdigit():
-                raise ValueError(f"--visdom: expected [HOST:]PORT, got {args.visdom!r}")
-            server = host if host.startswith("http") else f"http://{host or 'localhost'}"
-            cfg.visdom = dict(server=server, port=int(port), env=cfg.name)
+            from opec.engine.loggers import parse_visdom_url
+            cfg.visdom = parse_visdom_url(args.visdom, env=cfg.name)
         if args.tensorboard:
             cfg.tensorboard = True
         trainer = Trainer(cfg, work_dir=args.work_dir, resume=args.resume, batch_images=args.batch,

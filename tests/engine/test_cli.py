@@ -93,7 +93,7 @@ def test_bad_input_errors_are_one_line(tiny_data, tmp_path, make_config, tool, c
     assert "last.pth" in error_line(train.main, good, "--work-dir", tmp_path / "w2", "--resume", "--device", "cpu")
     line = error_line(test.main, good, "--load-dir", tmp_path / "empty")
     assert "best_checkpoint.pth" in line and "not found" in line
-    assert "--visdom" in error_line(train.main, good, "--visdom", "localhost:port", "--device", "cpu")
+    assert "visdom address" in error_line(train.main, good, "--visdom", "localhost:port", "--device", "cpu")
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data)
     (data / "images" / "100000.jpg").unlink()

@@ -160,3 +160,10 @@ def test_disk_cache_run_and_test_reuse_it(tiny_data, tmp_path, make_config, tool
     assert tool("test").main([str(cfg), "--load-dir", str(work), "--device", "cpu"]) == 0
     assert f"AP {history[0][1]:.4f} (without best match)" in capsys.readouterr().out
     assert (work / "feature_cache" / "test.tap2.npy").stat().st_mtime_ns == stamp  # reused, not rewritten
+
+
+def test_unreachable_visdom_warns_and_training_goes_on(tiny_data, tmp_path, make_config):
+    cfg = make_config(tmp_path, tiny_data, visdom="dict(server='http://127.0.0.1', port=1, env='t')")
+    with pytest.warns(UserWarning, match="(?i)visdom"):
+        history = run(cfg, tmp_path / "w", epochs=1)
+    assert [h[0] for h in history] == [0]
