@@ -22,8 +22,18 @@ BN_EPS = 1e-5  # AlphaPose uses PyTorch's default eps; darknet itself uses 1e-6
 
 # oneDNN conv with the activation fused in (the op torch.compile uses on CPU). Eager PyTorch runs 1x1
 # convs as a GEMM at about half of oneDNN's speed here, and applies the leaky ReLU as a separate pass.
-_ONEDNN_CONV = (getattr(torch.ops.mkldnn, "_convolution_pointwise", None)
-                if torch.backends.mkldnn.is_available() else None)
+def _onednn_conv():
+    """The fused op if this torch build has it with the expected signature (a private op), else None."""
+    op = getattr(torch.ops.mkldnn, "_convolution_pointwise", None) if torch.backends.mkldnn.is_available() else None
+    try:
+        one = torch.ones(1, 1, 1, 1, device="cpu")
+        ok = op is not None and op(one, one, None, [0, 0], [1, 1], [1, 1], 1, "leaky_relu", [LEAKY_SLOPE], "").item() == 1
+    except (RuntimeError, TypeError):
+        ok = False
+    return op if ok else None
+
+
+_ONEDNN_CONV = _onednn_conv()
 
 
 def _use_onednn(x: torch.Tensor, conv: nn.Conv2d) -> bool:
