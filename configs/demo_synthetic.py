@@ -19,6 +19,6 @@ test_data = dict(
     batch_size=60,
     num_workers=2,
 )
-sppe = dict(type='FastPose', weights=None, fine_tune=False)
+sppe = dict(type='FastPose', weights=None, seed=0, fine_tune=False)  # random weights, drawn with this seed
 schedule = dict(epochs=5)
 feature_cache = dict(storage='memory', dtype='float32')

@@ -76,8 +76,9 @@ def main(argv=None) -> int:
         device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         test = cfg.test_data
         alpha = bool(cfg.sppe.get("fine_tune", False))
-        disk_cache = not alpha and (cfg.get("feature_cache") or {}).get("storage") == "disk"
-        dataset = TestDataset(test.pred_json, test.img_dir, crops=not disk_cache)
+        # the training run's feature path, so that the numbers match its mAP.txt exactly
+        cached = not alpha and (cfg.get("feature_cache") or {}).get("storage") is not None
+        dataset = TestDataset(test.pred_json, test.img_dir, crops=not cached)
         best_match = read_predictions(test.best_json)
         evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"), protocol="opec12")
         model = build_model(cfg, device)
@@ -85,7 +86,7 @@ def main(argv=None) -> int:
             model_input = lambda b: b["inps"].to(device)  # noqa: E731
         else:
             extractor = sppe_extractor(build_feature_net(dict(cfg.sppe), device))
-            if disk_cache:  # reuses the training run's cached test features when they match
+            if cached:  # a disk cache of the training run is reused when it matches
                 cache = build_cache(cfg, "test", dataset, [test.pred_json], extractor, load_dir, device)
                 model_input = lambda b: cache.fetch(b["person_ids"], device)  # noqa: E731
             else:
@@ -97,7 +98,7 @@ def main(argv=None) -> int:
         for path in paths:
             load_model_weights(model, path)
             refined = refine_persons(model, dataset, model_input, device, int(test.get("batch_size", 60)),
-                                     int(test.get("num_workers", 4)) if not disk_cache else 0)
+                                     int(test.get("num_workers", 4)) if not cached else 0)
             plain, best = evaluate_protocol(evaluator, dataset, refined, best_match)
             print(f"[{path}] AP {plain['AP']:.4f} (without best match)  {best['AP']:.4f} (best match)")
             print(format_table({"without best match": plain, "best match": best}))

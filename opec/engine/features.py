@@ -233,11 +233,17 @@ class _Taps:
 
 def build_feature_net(sppe_cfg: dict, device) -> torch.nn.Module:
     """The feature network of ``cfg.sppe``: ``type='FastPose'`` (``weights`` path, or None for
-    random weights) or ``type='ToyFeatureNet'`` (``scale``, ``seed``; tests only)."""
+    random weights drawn with ``seed``, default 0) or ``type='ToyFeatureNet'`` (``scale``, ``seed``; tests only)."""
     kind = sppe_cfg.get("type", "FastPose")
     if kind == "FastPose":
         from opec.sppe import build_sppe
-        return build_sppe(weights=sppe_cfg.get("weights"), device=device)
+        if sppe_cfg.get("weights") is None:
+            # Random weights drawn from their own seed, so that training and testing build the same
+            # network whatever else used the global generator before.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(sppe_cfg.get("seed", 0)))
+                return build_sppe(weights=None, device=device)
+        return build_sppe(weights=sppe_cfg["weights"], device=device)
     if kind == "ToyFeatureNet":
         return ToyFeatureNet(scale=sppe_cfg.get("scale", 1), seed=sppe_cfg.get("seed", 0)).to(device).eval()
     raise ValueError(f"sppe.type: expected 'FastPose' or 'ToyFeatureNet', got {kind!r}")

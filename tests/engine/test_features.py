@@ -82,3 +82,14 @@ def test_bad_options():
         FeatureCache.build(None, None, device="cpu", storage="ram")
     with pytest.raises(ValueError, match="dtype"):
         FeatureCache.build(None, None, device="cpu", dtype="int8")
+
+
+def test_random_fastpose_depends_only_on_its_seed():
+    from opec.engine.features import build_feature_net
+
+    a = build_feature_net(dict(type="FastPose", weights=None, seed=3), "cpu").state_dict()
+    torch.rand(100)  # other use of the global generator in between must not matter
+    b = build_feature_net(dict(type="FastPose", weights=None, seed=3), "cpu").state_dict()
+    c = build_feature_net(dict(type="FastPose", weights=None, seed=4), "cpu").state_dict()
+    key = next(k for k in a if k.endswith("conv1.weight"))
+    assert all(torch.equal(a[k], b[k]) for k in a) and not torch.equal(a[key], c[key])
