@@ -104,3 +104,36 @@ def test_parameter_counts_of_the_original():
     # SemGCN_Attention 4,111,698 and SemGCN_FC 10,407,252 parameters (spec §18).
     assert sum(p.numel() for p in OPECNet().parameters()) == 4_111_698
     assert sum(p.numel() for p in OPECNet(point_head="fc").parameters()) == 10_407_252
+
+
+@pytest.mark.parametrize("point_head", ["integral", "fc"])
+def test_gradient_matches_finite_differences(point_head):
+    # A tiny float64 model: the autograd directional derivative of the loss along a random
+    # parameter direction equals a central finite difference (no detached or in-place errors).
+    torch.manual_seed(0)
+    model = OPECNet(num_joints=5, edges=[(0, 1), (1, 2), (2, 3), (3, 4)], hid_dim=8, point_head=point_head,
+                    tap_channels=(8, 8, 4), heatmap_size=(12, 8)).double().train()
+    g = torch.Generator().manual_seed(1)
+    joints = (torch.rand(4, 5, 3, generator=g) * 2 - 1).double()
+    taps = [torch.rand(4, c, h, w, generator=g).double() for c, h, w in ((8, 3, 2), (8, 6, 4), (4, 12, 8))]
+    target = torch.cat([torch.rand(4, 5, 2, generator=g) * 2 - 1, torch.ones(4, 5, 1)], dim=-1).double()
+    params = [p for p in model.parameters()]
+    direction = [torch.randn(p.shape, generator=g).double() for p in params]
+
+    loss, _ = opec_loss(model(joints, taps), target)
+    grads = torch.autograd.grad(loss, params)
+    analytic = sum((gr * d).sum() for gr, d in zip(grads, direction)).item()
+
+    def loss_at(step):
+        with torch.no_grad():
+            for p, d in zip(params, direction):
+                p.add_(step * d)
+            value = opec_loss(model(joints, taps), target)[0].item()
+            for p, d in zip(params, direction):
+                p.sub_(step * d)
+        return value
+
+    # Piecewise smooth (ReLU, L1, bilinear cells): a step may cross a kink, so the closest of three
+    # step sizes must agree; a wrong gradient agrees at none.
+    errors = [abs((loss_at(h) - loss_at(-h)) / (2 * h) - analytic) for h in (1e-6, 1e-7, 1e-8)]
+    assert min(errors) <= 1e-6 * abs(analytic), (analytic, errors)
