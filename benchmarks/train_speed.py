@@ -95,8 +95,11 @@ def run_epoch(cfg_path: Path, work: Path, device: str):
     trainer.loggers.close()
     rows = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
     train = [r["values"] for r in rows if r["group"] == "train"]
-    persons = sum(r["persons"] for r in train[len(train) // 2:])
+    timed = train[len(train) // 2:]
+    persons = sum(r["persons"] for r in timed)
+    per_step = sorted(r["persons"] / r["batch_time"] for r in timed)
     return {"persons": persons, "seconds": elapsed, "persons_per_s": persons / elapsed, "setup_s": setup,
+            "median_step_persons_per_s": per_step[len(per_step) // 2],
             "losses": [r["loss"] for r in train]}, trainer
 
 
@@ -135,6 +138,8 @@ def main(argv=None) -> int:
             print(f"{label:26s} {res['persons']:.0f} persons in {res['seconds']:.1f} s: "
                   f"{res['persons_per_s']:.2f} persons/s = {ratio:.4f} persons/s per GFLOP/s "
                   f"({ratio / ORIGINAL_RATIO[args.head]:.2f}x the original's {ORIGINAL_RATIO[args.head]}); "
+                  f"median step {res['median_step_persons_per_s']:.2f} persons/s "
+                  f"({res['median_step_persons_per_s'] / gflops / ORIGINAL_RATIO[args.head]:.2f}x); "
                   f"set-up incl. feature cache {res['setup_s']:.1f} s")
         base = results["cached fp32"]["losses"]
         for label, res in results.items():
