@@ -43,7 +43,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import torch
     from opec.data.annotations import DataError
     from opec.engine import distributed as dist_utils
     from opec.engine.trainer import Trainer
