@@ -167,3 +167,12 @@ def test_unreachable_visdom_warns_and_training_goes_on(tiny_data, tmp_path, make
     with pytest.warns(RuntimeWarning, match="not reachable"):
         history = run(cfg, tmp_path / "w", epochs=1)
     assert [h[0] for h in history] == [0]
+
+
+def test_fc_head_trains_on_full_size_taps(tiny_data, tmp_path, make_config):
+    cfg = make_config(tmp_path, tiny_data,
+                      model="dict(type='OPECNet', point_head='fc', num_joints=12, hid_dim=128)",
+                      sppe="dict(type='ToyFeatureNet', scale=1, seed=0, fine_tune=False)")
+    history = run(cfg, tmp_path / "w", epochs=1)
+    assert len(history) == 1
+    assert any(k.startswith("FC") or "fc" in k.lower() for k in torch.load(tmp_path / "w" / "0.pth", weights_only=True))
