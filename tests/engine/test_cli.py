@@ -32,7 +32,6 @@ def train_steps(work_dir: Path) -> int:
     return sum(1 for line in text.splitlines() if line.endswith("}") and '"group": "train"' in line)
 
 
-@pytest.mark.slow
 def test_kill_mid_epoch_then_resume(tiny_data, tmp_path, make_config):
     cfg = make_config(tmp_path, tiny_data, schedule="dict(epochs=3, lr=1e-3, clip_grad_norm=1.0, "
                       "lr_schedule=dict(warmup_lr=1e-5, warmup_epochs=1, min_lr=1e-5))")
