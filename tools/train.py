@@ -60,12 +60,14 @@ def main(argv=None) -> int:
         trainer = Trainer(cfg, work_dir=args.work_dir, resume=args.resume, batch_images=args.batch,
                           epochs=args.epochs, lr=args.lr, seed=args.seed, amp=args.amp, device=args.device)
         history = trainer.fit()
+        main_process = dist_utils.is_main()
     except (ConfigError, DataError, EvaluationError, CheckpointError, FileNotFoundError, ValueError) as exc:
-        print(f"train: {exc}", file=sys.stderr)
+        where = "" if dist_utils.is_main() else f" (rank {dist_utils.rank()})"
+        print(f"train{where}: {exc}", file=sys.stderr)
         return 1
     finally:
         dist_utils.shutdown()
-    if dist_utils.is_main() and history:
+    if main_process and history:
         best = max(history, key=lambda h: h[1])
         print(f"[done] {trainer.work_dir}: best epoch {best[0]} AP {best[1]:.4f} "
               f"(best match {best[2]:.4f}); mAP.txt, log.jsonl, images/ and *.pth are there")
