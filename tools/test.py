@@ -102,7 +102,7 @@ def main(argv=None) -> int:
             plain, best = evaluate_protocol(evaluator, dataset, refined, best_match)
             print(f"[{path}] AP {plain['AP']:.4f} (without best match)  {best['AP']:.4f} (best match)")
             print(format_table({"without best match": plain, "best match": best}))
-    except (ConfigError, DataError, EvaluationError, CheckpointError, FileNotFoundError, ValueError) as exc:
+    except (ConfigError, DataError, EvaluationError, CheckpointError, OSError, ValueError) as exc:
         print(f"test: {exc}", file=sys.stderr)
         return 1
     return 0

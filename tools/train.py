@@ -61,7 +61,7 @@ def main(argv=None) -> int:
                           epochs=args.epochs, lr=args.lr, seed=args.seed, amp=args.amp, device=args.device)
         history = trainer.fit()
         main_process = dist_utils.is_main()
-    except (ConfigError, DataError, EvaluationError, CheckpointError, FileNotFoundError, ValueError) as exc:
+    except (ConfigError, DataError, EvaluationError, CheckpointError, OSError, ValueError) as exc:
         where = "" if dist_utils.is_main() else f" (rank {dist_utils.rank()})"
         print(f"train{where}: {exc}", file=sys.stderr)
         return 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +116,7 @@ class FeatureCache:
                 return cls([torch.from_numpy(_open_memmap(path, t, "r")) for t in range(3)])
             if rank == 0:
                 path.parent.mkdir(parents=True, exist_ok=True)
+                _check_disk_space(path.parent, num * sum(int(np.prod(s)) for s in shapes) * torch_dtype.itemsize)
                 meta_path.unlink(missing_ok=True)
                 for t, shape in enumerate(shapes):
                     _open_memmap(path, t, "w+", (num, *shape), dtype).flush()
@@ -157,6 +159,15 @@ class FeatureCache:
             dist_utils.barrier()
             return cls([torch.from_numpy(_open_memmap(path, t, "r")) for t in range(3)])
         return cls(taps)
+
+
+def _check_disk_space(folder: Path, needed: int) -> None:
+    """One-line OSError when ``folder``'s file system cannot hold ``needed`` more bytes."""
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise OSError(f"{folder}: the feature cache needs {needed / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB "
+                      "are free; set feature_cache.dtype='float16', another work_root, or "
+                      "feature_cache=dict(storage=None) to recompute the features every step")
 
 
 def _tap_shapes(dataset, extractor, device) -> list[tuple[int, int, int]]:

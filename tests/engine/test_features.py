@@ -93,3 +93,14 @@ def test_random_fastpose_depends_only_on_its_seed():
     c = build_feature_net(dict(type="FastPose", weights=None, seed=4), "cpu").state_dict()
     key = next(k for k in a if k.endswith("conv1.weight"))
     assert all(torch.equal(a[k], b[k]) for k in a) and not torch.equal(a[key], c[key])
+
+
+def test_disk_cache_refuses_when_the_disk_is_too_small(dataset, tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10, 10, 1000))
+    with pytest.raises(OSError, match=r"feature cache needs .* GiB .*float16"):
+        FeatureCache.build(dataset, sppe_extractor(ToyFeatureNet(scale=4)), device="cpu", storage="disk",
+                           path=tmp_path / "c" / "train", fingerprint={}, num_workers=0)
