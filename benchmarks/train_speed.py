@@ -13,7 +13,7 @@ GFLOP/s makes numbers comparable across machines. The original trained at 0.017 
 (attention) persons/s per GFLOP/s of that baseline (issue 5). ``--fp16`` also measures the float16
 cache: the largest relative feature error and the loss difference it causes.
 
-    python benchmarks/train_speed.py [--images 16] [--head integral|fc] [--device cpu|cuda] [--fp16]
+    python benchmarks/train_speed.py [--images 24] [--head integral|fc] [--device cpu|cuda] [--fp16] [--first-tap]
 """
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ visdom = None
 tensorboard = False
 log_persons = 2
 """
-    name = "bench_" + ("uncached" if cache == "None" else "cached_" + ("fp16" if "float16" in cache else "fp32"))
+    name = "bench_" + ("uncached" if cache == "None" else "cached_" + ("fp16" if "float16" in cache else "fp32")
+                       + ("_tap0" if "first" in cache else ""))
     path = folder / f"{name}.py"
     path.write_text(text)
     return path
@@ -105,12 +106,13 @@ def run_epoch(cfg_path: Path, work: Path, device: str):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=16, help="training images (about 3.5 persons each)")
+    parser.add_argument("--images", type=int, default=24, help="training images (about 3.5 persons each)")
     parser.add_argument("--batch-images", type=int, default=4)
     parser.add_argument("--head", choices=("integral", "fc"), default="integral")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--fp16", action="store_true", help="also measure the float16 cache")
+    parser.add_argument("--first-tap", action="store_true", help="also measure the tap0-only cache (DUC recomputed)")
     parser.add_argument("--skip-uncached", action="store_true", help="only the cached path")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
@@ -127,12 +129,15 @@ def main(argv=None) -> int:
         variants = [("cached fp32", "dict(storage='memory', dtype='float32', batch_size=32)")]
         if args.fp16:
             variants.append(("cached fp16", "dict(storage='memory', dtype='float16', batch_size=32)"))
+        if args.first_tap:
+            variants.append(("cached tap0-only fp16",
+                             "dict(storage='memory', dtype='float16', taps='first', batch_size=32)"))
         if not args.skip_uncached:
             variants.insert(0, ("uncached (original path)", "None"))
         results, trainers = {}, {}
         for label, cache in variants:
             cfg = write_config(tmp, tmp / "data", args.head, cache, args.batch_images, args.workers)
-            res, trainers[label] = run_epoch(cfg, tmp / label.split()[0] / label.split()[-1], args.device)
+            res, trainers[label] = run_epoch(cfg, tmp / label.replace(" ", "_"), args.device)
             results[label] = res
             ratio = res["persons_per_s"] / gflops
             print(f"{label:26s} {res['persons']:.0f} persons in {res['seconds']:.1f} s: "

@@ -21,4 +21,4 @@ test_data = dict(
 )
 sppe = dict(type='FastPose', weights=None, seed=0, fine_tune=False)  # random weights, drawn with this seed
 schedule = dict(epochs=5)
-feature_cache = dict(storage='memory', dtype='float32')
+feature_cache = dict(storage='memory', dtype='float32', taps='all')

@@ -85,9 +85,10 @@ def main(argv=None) -> int:
         if alpha:
             model_input = lambda b: b["inps"].to(device)  # noqa: E731
         else:
-            extractor = sppe_extractor(build_feature_net(dict(cfg.sppe), device))
+            sppe_net = build_feature_net(dict(cfg.sppe), device)
+            extractor = sppe_extractor(sppe_net)
             if cached:  # a disk cache of the training run is reused when it matches
-                cache = build_cache(cfg, "test", dataset, [test.pred_json], extractor, load_dir, device)
+                cache = build_cache(cfg, "test", dataset, [test.pred_json], sppe_net, load_dir, device)
                 model_input = lambda b: cache.fetch(b["person_ids"], device)  # noqa: E731
             else:
                 model_input = lambda b: extractor(b["inps"].to(device))  # noqa: E731

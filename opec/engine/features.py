@@ -46,8 +46,9 @@ class FeatureCache:
     ``taps``: three CPU tensors (N, C_t, H_t, W_t) of the storage dtype (memory or memmap backed).
     """
 
-    def __init__(self, taps: list[torch.Tensor]):
+    def __init__(self, taps: list[torch.Tensor], expand=None):
         self.taps = taps
+        self.expand = expand  # [tap0] -> [tap0, tap1, tap2] when only the first tap is stored
         self._host: list[torch.Tensor] | None = None
         self._device: list[torch.Tensor] | None = None
 
@@ -84,14 +85,18 @@ class FeatureCache:
                 dev = self._device[t][:count]
                 dev.copy_(host, non_blocking=True)
                 out.append(dev)
+        if self.expand is not None:
+            with torch.no_grad():
+                out = self.expand(out)
         return out
 
     @classmethod
     def build(cls, dataset, extractor, *, device, storage: str = "memory", dtype: str = "float32",
               path: str | Path | None = None, fingerprint: dict | None = None, batch_size: int = 32,
-              num_workers: int = 2, desc: str = "features") -> "FeatureCache":
+              num_workers: int = 2, desc: str = "features", expand=None) -> "FeatureCache":
         """Run ``extractor`` once over every person of ``dataset`` (a dataset whose ``crops``
-        attribute turns image loading on) and store the taps.
+        attribute turns image loading on) and store the taps -- only the first one when ``expand``
+        (a function [tap0] -> [tap0, tap1, tap2], see :func:`duc_expander`) is given.
 
         ``storage='disk'`` writes ``<path>.tap{0,1,2}.npy`` memmaps plus ``<path>.json`` holding
         ``fingerprint``; a later call with the same fingerprint reuses the files. Under
@@ -104,7 +109,8 @@ class FeatureCache:
             raise ValueError(f"feature_cache.dtype: expected one of {tuple(DTYPES)}, got {dtype!r}")
         num = dataset.num_persons
         rank, world = dist_utils.rank(), dist_utils.world_size()
-        shapes = _tap_shapes(dataset, extractor, device)
+        shapes = _tap_shapes(dataset, extractor, device)[:1 if expand is not None else 3]
+        stored = len(shapes)
         torch_dtype = DTYPES[dtype]
         if storage == "disk":
             if path is None:
@@ -113,7 +119,7 @@ class FeatureCache:
             meta_path = path.with_suffix(".json")
             meta = {"fingerprint": _digest(fingerprint), "shapes": shapes, "dtype": dtype, "persons": num}
             if _reusable(meta_path, meta):
-                return cls([torch.from_numpy(_open_memmap(path, t, "r")) for t in range(3)])
+                return cls([torch.from_numpy(_open_memmap(path, t, "r")) for t in range(stored)], expand)
             if rank == 0:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 _check_disk_space(path.parent, num * sum(int(np.prod(s)) for s in shapes) * torch_dtype.itemsize)
@@ -121,7 +127,7 @@ class FeatureCache:
                 for t, shape in enumerate(shapes):
                     _open_memmap(path, t, "w+", (num, *shape), dtype).flush()
             dist_utils.barrier()
-            arrays = [_open_memmap(path, t, "r+") for t in range(3)]
+            arrays = [_open_memmap(path, t, "r+") for t in range(stored)]
             taps = [torch.from_numpy(a) for a in arrays]
             todo = list(range(rank, len(dataset), world))
         else:
@@ -157,8 +163,8 @@ class FeatureCache:
             if rank == 0:  # the metadata marks the files complete
                 meta_path.write_text(json.dumps(meta))
             dist_utils.barrier()
-            return cls([torch.from_numpy(_open_memmap(path, t, "r")) for t in range(3)])
-        return cls(taps)
+            return cls([torch.from_numpy(_open_memmap(path, t, "r")) for t in range(stored)], expand)
+        return cls(taps, expand)
 
 
 def _check_disk_space(folder: Path, needed: int) -> None:
@@ -240,6 +246,19 @@ class ToyFeatureNet(torch.nn.Module):
 class _Taps:
     def __init__(self, features):
         self.features = features
+
+
+def duc_expander(sppe: torch.nn.Module):
+    """[tap0] -> [tap0, tap1, tap2] with FastPose's frozen DUC layers (6 of its 32 GFLOP per person):
+    lets the cache store only tap0, 1/7 of the values, at the price of recomputing the DUC layers."""
+    if not (hasattr(sppe, "duc1") and hasattr(sppe, "duc2")):
+        raise ValueError("feature_cache.taps='first' needs the FastPose SPPE (sppe.type='FastPose')")
+
+    def expand(taps: list[torch.Tensor]) -> list[torch.Tensor]:
+        tap1 = sppe.duc1(taps[0])
+        return [taps[0], tap1, sppe.duc2(tap1)]
+
+    return expand
 
 
 def build_feature_net(sppe_cfg: dict, device) -> torch.nn.Module:

@@ -29,7 +29,7 @@ from opec.data.datasets import TestDataset, TrainDataset, collate_persons
 from opec.data.annotations import read_predictions
 from opec.engine import checkpoint as ckpt
 from opec.engine import distributed as dist_utils
-from opec.engine.features import FeatureCache, build_feature_net, sppe_extractor
+from opec.engine.features import FeatureCache, build_feature_net, duc_expander, sppe_extractor
 from opec.engine.lr import cosine_lr, set_lr
 from opec.engine.testing import evaluate_protocol, protocol_results, refine_persons
 from opec.evaluation import KeypointEvaluator
@@ -71,15 +71,20 @@ def _file_fingerprint(paths) -> list:
     return out
 
 
-def build_cache(cfg, split: str, dataset, files, extractor, work_dir, device) -> FeatureCache:
+def build_cache(cfg, split: str, dataset, files, sppe_net, work_dir, device) -> FeatureCache:
     """The feature cache of one split as ``cfg.feature_cache`` says (disk files under
-    ``<work_dir>/feature_cache/<split>``, reused while the annotation files and SPPE are unchanged)."""
+    ``<work_dir>/feature_cache/<split>``, reused while the annotation files and SPPE are unchanged;
+    ``taps='first'`` stores only tap 0 and recomputes the DUC layers each step)."""
     cache_cfg = cfg.feature_cache
+    taps = cache_cfg.get("taps", "all")
+    if taps not in ("all", "first"):
+        raise ValueError(f"feature_cache.taps: expected 'all' or 'first', got {taps!r}")
     sppe = dict(cfg.sppe)
     if sppe.get("weights"):
         sppe["weights"] = _file_fingerprint([sppe["weights"]])
     return FeatureCache.build(
-        dataset, extractor, device=device, storage=cache_cfg.storage, dtype=cache_cfg.get("dtype", "float32"),
+        dataset, sppe_extractor(sppe_net), device=device, expand=duc_expander(sppe_net) if taps == "first" else None,
+        storage=cache_cfg.storage, dtype=cache_cfg.get("dtype", "float32"),
         path=Path(work_dir) / "feature_cache" / split, batch_size=int(cache_cfg.get("batch_size", 32)),
         num_workers=int(cfg.train_data.get("num_workers", 4)) if "train_data" in cfg else 0,
         fingerprint={"files": _file_fingerprint(files), "sppe": sppe}, desc=f"SPPE features ({split})")
@@ -128,9 +133,10 @@ class Trainer:
         if self.alpha:
             self.train_input = self.test_input = lambda batch: batch["inps"].to(device, non_blocking=True)
         else:
-            extractor = sppe_extractor(build_feature_net(dict(cfg.sppe), device))
+            sppe_net = build_feature_net(dict(cfg.sppe), device)
+            extractor = sppe_extractor(sppe_net)
             if cached:
-                self.train_cache, self.test_cache = self._build_caches(extractor)
+                self.train_cache, self.test_cache = self._build_caches(sppe_net)
                 self.train_input = lambda b: self.train_cache.fetch(b["person_ids"], device)
                 self.test_input = lambda b: self.test_cache.fetch(b["person_ids"], device)
             else:
@@ -159,10 +165,10 @@ class Trainer:
             self.loggers = build_loggers(self.work_dir, visdom=cfg.get("visdom"),
                                          tensorboard=bool(cfg.get("tensorboard", False)))
 
-    def _build_caches(self, extractor) -> tuple[FeatureCache, FeatureCache]:
+    def _build_caches(self, sppe_net) -> tuple[FeatureCache, FeatureCache]:
         files = [a["json_file"] for a in self.cfg.train_data.annotations]
-        return (build_cache(self.cfg, "train", self.train_set, files, extractor, self.work_dir, self.device),
-                build_cache(self.cfg, "test", self.test_set, [self.cfg.test_data.pred_json], extractor,
+        return (build_cache(self.cfg, "train", self.train_set, files, sppe_net, self.work_dir, self.device),
+                build_cache(self.cfg, "test", self.test_set, [self.cfg.test_data.pred_json], sppe_net,
                             self.work_dir, self.device))
 
     def _resume_or_start(self) -> None:

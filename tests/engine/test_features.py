@@ -104,3 +104,34 @@ def test_disk_cache_refuses_when_the_disk_is_too_small(dataset, tmp_path, monkey
     with pytest.raises(OSError, match=r"feature cache needs .* GiB .*float16"):
         FeatureCache.build(dataset, sppe_extractor(ToyFeatureNet(scale=4)), device="cpu", storage="disk",
                            path=tmp_path / "c" / "train", fingerprint={}, num_workers=0)
+
+
+class _FakeFastPose(torch.nn.Module):
+    """FastPose's tap structure in miniature: tap0 from the image, tap1 = duc1(tap0), tap2 = duc2(tap1)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.stem = torch.nn.Conv2d(3, 512, 1)
+        self.duc1 = torch.nn.Sequential(torch.nn.Conv2d(512, 1024, 3, padding=1), torch.nn.ReLU(), torch.nn.PixelShuffle(2))
+        self.duc2 = torch.nn.Sequential(torch.nn.Conv2d(256, 512, 3, padding=1), torch.nn.ReLU(), torch.nn.PixelShuffle(2))
+
+    def forward(self, x):
+        tap0 = torch.relu(self.stem(torch.nn.functional.avg_pool2d(x, 64)))
+        tap1 = self.duc1(tap0)
+        return type("Out", (), {"features": [tap0, tap1, self.duc2(tap1)]})()
+
+
+def test_first_tap_cache_recomputes_the_duc_layers(dataset):
+    from opec.engine.features import duc_expander
+
+    net = _FakeFastPose()
+    extractor = sppe_extractor(net)
+    cache = FeatureCache.build(dataset, extractor, device="cpu", batch_size=4, num_workers=0,
+                               expand=duc_expander(net))
+    assert len(cache.taps) == 1  # only tap 0 is stored
+    ids = torch.tensor([3, 1])
+    for g, e in zip(cache.fetch(ids, "cpu"), direct(dataset, extractor, ids)):
+        torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="taps='first' needs the FastPose"):
+        duc_expander(ToyFeatureNet())
