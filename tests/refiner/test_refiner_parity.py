@@ -10,7 +10,7 @@ from torch.nn import functional as F
 from opec.refiner import opec_loss
 from opec.refiner.graph import skeleton_mask
 
-from conftest import build_reference_model  # noqa: E402  (tests/refiner/conftest.py)
+from refiner_builders import build_reference_model  # noqa: E402
 
 TOL = dict(atol=1e-4, rtol=1e-4)
 
@@ -174,7 +174,7 @@ def test_train_step(opec_vectors, reference_model):
 
 def test_original_state_dict_loads_with_plain_load_state_dict(opec_vectors):
     from opec.refiner import OPECNet
-    from conftest import model_kwargs
+    from refiner_builders import model_kwargs
 
     model = OPECNet(**model_kwargs(opec_vectors))
     model.load_state_dict(opec_vectors["state_dict"])  # original key names, mapped by the load hook
