@@ -10,13 +10,11 @@ the file and field on stderr and exit code 2. Rules: docs/evaluation.md.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from opec.evaluation import DATASETS, PROTOCOLS, EvaluationError, KeypointEvaluator
+from opec.fileio import atomic_write_json
 
 EXIT_BAD_INPUT = 2
 
@@ -31,18 +29,7 @@ def format_table(metrics: dict[str, float], title: str) -> str:
 
 def write_json_atomic(path: Path, data) -> None:
     """Write ``data`` as JSON to ``path`` via a temporary file in the same folder + os.replace."""
-    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False, encoding="utf-8")
-    try:
-        with handle:
-            json.dump(data, handle, indent=2)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    atomic_write_json(path, data, indent=2)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -22,15 +22,14 @@ Usage: python tools/make_demo_data.py --out data/demo [--train-images 80] [--tes
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from opec.fileio import atomic_write_json
 
 NUM_BODY = 12
 # CrowdPose order: 12 body joints, head (top), neck.
@@ -194,10 +193,7 @@ def crowd_index(people: list[dict]) -> float:
 
 
 def _write_json(obj, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(obj, fh)
-    os.replace(tmp, path)
+    atomic_write_json(path, obj)
 
 
 def generate(out: Path, train_images: int, test_images: int, seed: int) -> dict:

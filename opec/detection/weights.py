@@ -10,14 +10,14 @@ the 4-byte ``seen`` of old files and rejects a file whose size does not match th
 """
 from __future__ import annotations
 
-import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
+
+from opec.fileio import atomic_open
 
 from .darknet import Darknet
 
@@ -132,12 +132,6 @@ def save_darknet_weights(model: Darknet, path: str | Path, version: tuple[int, i
     for _, conv in model.conv_layers():
         for tensor in _tensors(conv):
             parts.append(tensor.detach().to("cpu", torch.float32).contiguous().numpy().astype("<f4").tobytes())
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for part in parts:
-                f.write(part)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as f:
+        for part in parts:
+            f.write(part)

@@ -16,12 +16,11 @@ Per image, with detector boxes (not the enlarged crop boxes) and decoded poses:
 """
 from __future__ import annotations
 
-import json
 import os
-import tempfile
-from pathlib import Path
 
 import torch
+
+from opec.fileio import atomic_write_json
 
 DELTA1 = 1.0
 MU = 1.7
@@ -130,12 +129,4 @@ def write_alphapose_results(path, per_image: dict, include_bbox: bool = False) -
     entries = []
     for image_name, persons in per_image.items():
         entries.extend(alphapose_result_dicts(image_name, persons, include_bbox))
-    path = Path(path)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(entries, stream)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    atomic_write_json(path, entries)
