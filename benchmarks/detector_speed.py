@@ -26,6 +26,7 @@ import torch
 
 from opec.detection.darknet import Shortcut
 from opec.detection import DEFAULT_CFG, Darknet, YOLODetector, load_darknet_weights, save_darknet_weights
+from opec.runtime import retain_freed_memory
 
 
 def conv_flops(cfg_path: Path, inp_dim: int) -> int:
@@ -83,7 +84,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="'cpu' (process CPU time, only with --threads 1) is insensitive to other load")
+    parser.add_argument("--system-malloc", action="store_true",
+                        help="leave glibc malloc as it is (default: opec.runtime.retain_freed_memory, as the tools do)")
     args = parser.parse_args()
+    malloc = "glibc default" if args.system_malloc else "freed memory retained"
+    if not args.system_malloc:
+        retain_freed_memory()
     if args.clock == "cpu" and args.threads != 1:
         parser.error("--clock cpu needs --threads 1 (CPU time sums the threads)")
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
@@ -142,7 +148,7 @@ def main() -> None:
 
     ceiling = ref_flops / min(best["conv"], best["conv_cl"]) / 1e9
     print(f"YOLOv3-SPP at {dim}x{dim}, CPU, {args.threads} thread(s), {args.clock} clock, best of "
-          f"{args.repeats}, torch {torch.__version__}")
+          f"{args.repeats}, torch {torch.__version__}, malloc: {malloc}")
     print(f"FLOPs per image: {flops / 1e9:.1f} GFLOP")
     print(f"3x3 256->256 conv2d at {dim // 8}x{dim // 8}: {ref_flops / best['conv'] / 1e9:.1f} GFLOP/s (NCHW), "
           f"{ref_flops / best['conv_cl'] / 1e9:.1f} GFLOP/s (channels-last); ceiling {ceiling:.1f} GFLOP/s")

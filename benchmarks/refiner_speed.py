@@ -23,6 +23,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from opec.refiner import OPECNet, opec_loss
+from opec.runtime import retain_freed_memory
 
 VARIANTS = {"fc": "fc", "attention": "integral"}
 
@@ -108,14 +109,19 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--system-malloc", action="store_true",
+                        help="leave glibc malloc as it is (default: opec.runtime.retain_freed_memory, as the tools do)")
     parser.add_argument("--json", help="also write the numbers to this JSON file")
     args = parser.parse_args()
+    malloc = "glibc default" if args.system_malloc else "freed memory retained"
+    if not args.system_malloc:
+        retain_freed_memory()
     torch.set_num_threads(args.threads)
 
     results = {name: bench_variant(head, args.batch, args.repeats) for name, head in VARIANTS.items()}
 
     print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch}, best of {args.repeats} "
-          "(each run paired with a 4096x4096 fp32 mm measured just before it)")
+          f"(each run paired with a 4096x4096 fp32 mm measured just before it); malloc: {malloc}")
     print(f"{'variant':<10} {'params':>11} {'GFLOP/person':>13} | {'eval p/s':>8} {'mm GF/s':>8} {'ratio':>6} | "
           f"{'train p/s':>9} {'mm GF/s':>8} {'ratio':>6}")
     for name, r in results.items():

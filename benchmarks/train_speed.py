@@ -30,6 +30,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from opec.runtime import retain_freed_memory  # noqa: E402
+
 ORIGINAL_RATIO = {"fc": 0.017, "integral": 0.020}
 
 
@@ -114,7 +116,12 @@ def main(argv=None) -> int:
     parser.add_argument("--fp16", action="store_true", help="also measure the float16 cache")
     parser.add_argument("--first-tap", action="store_true", help="also measure the tap0-only cache (DUC recomputed)")
     parser.add_argument("--skip-uncached", action="store_true", help="only the cached path")
+    parser.add_argument("--system-malloc", action="store_true",
+                        help="leave glibc malloc as it is (default: opec.runtime.retain_freed_memory, as the tools do)")
     args = parser.parse_args(argv)
+    malloc = "glibc default" if args.system_malloc else "freed memory retained"
+    if not args.system_malloc:
+        retain_freed_memory()
     device = torch.device(args.device)
 
     spec = importlib.util.spec_from_file_location("make_demo_data", REPO / "tools" / "make_demo_data.py")
@@ -124,7 +131,7 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         demo.generate(tmp / "data", train_images=args.images, test_images=2, seed=0)
         gflops = mm_gflops(device)
-        print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}: "
+        print(f"device {device}, torch {torch.__version__}, malloc: {malloc}, threads {torch.get_num_threads()}: "
               f"4096^2 fp32 mm {gflops:.1f} GFLOP/s")
         variants = [("cached fp32", "dict(storage='memory', dtype='float32', batch_size=32)")]
         if args.fp16:

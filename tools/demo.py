@@ -27,6 +27,8 @@ if str(REPO_ROOT) not in sys.path:
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from opec.runtime import retain_freed_memory  # noqa: E402
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 RESULTS_NAME = "alphapose-results.json"
@@ -195,6 +197,7 @@ def _process(args, kind, items, frames) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    retain_freed_memory()  # large tensors are re-allocated every batch: keep their pages (opec/runtime.py)
     try:
         return run(args)
     except (InputError, FileNotFoundError, ValueError) as exc:

@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from opec.config import ConfigError, load_config  # noqa: E402
+from opec.runtime import retain_freed_memory  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -60,6 +61,7 @@ def format_table(columns: dict[str, dict]) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    retain_freed_memory()  # large tensors are re-allocated every step: keep their pages (opec/runtime.py)
     import torch
     from opec.data.annotations import DataError, read_predictions
     from opec.data.datasets import TestDataset

@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from opec.config import ConfigError, load_config  # noqa: E402
+from opec.runtime import retain_freed_memory  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -43,6 +44,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    retain_freed_memory()  # large tensors are re-allocated every step: keep their pages (opec/runtime.py)
     from opec.data.annotations import DataError
     from opec.engine import distributed as dist_utils
     from opec.engine.trainer import Trainer
