@@ -14,6 +14,29 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 
+class StrideTwoUpsampling(nn.ConvTranspose2d):
+    """The decoder's 2×2, stride-2 transposed convolution (same parameters and state-dict keys).
+
+    Each input pixel only feeds its own 2×2 output block, so the layer is a 1×1 convolution to
+    (dy, dx, C_out) channels whose pixel vectors are then moved to their output positions. On
+    channels-last tensors that move copies whole C_out-vectors both ways, and the result equals
+    ``conv_transpose2d`` to the last bit. Why: oneDNN's transposed-convolution backward runs at a
+    third of its forward speed on CPU; this form trains 1.5x faster per layer.
+    (B, C_in, H, W) -> (B, C_out, 2H, 2W), channels-last.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__(in_channels, out_channels, kernel_size=2, stride=2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, _, h, w = x.shape
+        c = self.out_channels
+        weight = self.weight.permute(2, 3, 1, 0).reshape(4 * c, self.in_channels, 1, 1)  # (dy, dx, c)
+        blocks = F.conv2d(x.contiguous(memory_format=torch.channels_last), weight, self.bias.repeat(4))
+        pixels = blocks.permute(0, 2, 3, 1).reshape(b, h, w, 2, 2, c)  # a view: (B, H, W, dy, dx, C)
+        return pixels.transpose(2, 3).reshape(b, 2 * h, 2 * w, c).permute(0, 3, 1, 2)
+
+
 class ChannelGatedFusion(nn.Module):
     """x1·s + x2 with s = sigmoid(excite(ReLU(squeeze(GAP(concat(x1, x2)))))) (B, C, 1, 1).
 
@@ -27,8 +50,10 @@ class ChannelGatedFusion(nn.Module):
         self.excite = nn.Linear(channels, channels)
 
     def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
-        # GAP(concat(x1, x2)) without materialising the concatenation.
-        pooled = torch.cat([x1.mean(dim=(2, 3)), x2.mean(dim=(2, 3)).to(x1.dtype)], dim=1)
+        # GAP(concat(x1, x2)) without materialising the concatenation; sum / count rather than
+        # mean, whose backward writes a full-size tensor where sum's is a broadcast view.
+        count = x1.shape[2] * x1.shape[3]
+        pooled = torch.cat([x1.sum(dim=(2, 3)) / count, x2.sum(dim=(2, 3)).to(x1.dtype) / count], dim=1)
         gate = torch.sigmoid(self.excite(torch.relu(self.squeeze(pooled))))
         # The result takes x1's memory format (channels-last), whatever x2's is: no copy of the tap.
         return (x1 * gate[:, :, None, None].to(x1.dtype)).add_(x2)
@@ -52,10 +77,10 @@ class CascadedFeatureAdaptation(nn.Module):
         c0, c1, c2 = tap_channels
         self.out_channels = (c1, c2, c2)
         self.conv16 = nn.Conv2d(c0, c1, 3, padding=1)
-        self.up16 = nn.ConvTranspose2d(c1, c1, 2, stride=2)
+        self.up16 = StrideTwoUpsampling(c1, c1)
         self.fuse8 = ChannelGatedFusion(c1)
         self.conv8 = nn.Conv2d(c1, c2, 3, padding=1)
-        self.up8 = nn.ConvTranspose2d(c2, c2, 2, stride=2)
+        self.up8 = StrideTwoUpsampling(c2, c2)
         self.fuse4 = ChannelGatedFusion(c2)
         self.conv4 = nn.Conv2d(c2, c2, 3, padding=1)
         self.heatmap_conv = nn.Conv2d(c2, num_joints, 3, padding=1)

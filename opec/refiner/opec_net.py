@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from opec.keypoints import OPEC12
 from opec.refiner.checkpoint import original_keys_pre_hook
 from opec.refiner.feature_adaptation import CascadedFeatureAdaptation
 from opec.refiner.graph import skeleton_mask
 from opec.refiner.image_guided_gcn import ImageGuidedGCN
+from opec.refiner.joint_sampling import JointFeatureSampler
 from opec.refiner.point_heads import FCPointHead, SoftArgmax2d
 
 POINT_HEADS = ("integral", "fc")
@@ -28,20 +28,6 @@ class RefinerOutput(NamedTuple):
 
     stages: list[Tensor]
     points: Tensor
-
-
-class JointFeatureSampler(nn.Module):
-    """Bilinear samples of each map at the joint points: maps [(B, C_k, H_k, W_k)], points
-    (B, J, 2) in [-1, 1] → [(B, C_k, J)]; zero outside the map."""
-
-    def forward(self, maps: Sequence[Tensor], points: Tensor) -> list[Tensor]:
-        grid = points.unsqueeze(1)  # (B, 1, J, 2)
-        # align_corners=True: the original ran on PyTorch <= 1.1, whose grid_sample had exactly
-        # this behaviour (±1 = corner pixel centres); the modern default moves every output.
-        return [
-            F.grid_sample(m, grid.to(m.dtype), mode="bilinear", padding_mode="zeros", align_corners=True)[:, :, 0]
-            for m in maps
-        ]
 
 
 class OPECNet(nn.Module):
