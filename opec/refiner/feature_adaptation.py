@@ -104,6 +104,8 @@ class CascadedFeatureAdaptation(nn.Module):
         tap16, tap8, tap4 = taps
         tap16 = tap16.contiguous(memory_format=torch.channels_last)
         map16 = F.relu(self.conv16(tap16), inplace=True)
-        map8 = F.relu(self.conv8(self.fuse8(F.relu(self.up16(map16), inplace=True), tap8)), inplace=True)
-        map4 = F.relu(self.conv4(self.fuse4(F.relu(self.up8(map8), inplace=True), tap4)), inplace=True)
+        # Not in place after the upsampling: its output is a view, and an in-place op on a view
+        # makes autograd rebuild the base with NCHW copies in the backward.
+        map8 = F.relu(self.conv8(self.fuse8(F.relu(self.up16(map16)), tap8)), inplace=True)
+        map4 = F.relu(self.conv4(self.fuse4(F.relu(self.up8(map8)), tap4)), inplace=True)
         return [map16, map8, map4], self.heatmap_conv(map4)
