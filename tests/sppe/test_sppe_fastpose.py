@@ -11,6 +11,7 @@ from torch import nn
 
 from opec.keypoints import COCO17
 from opec.sppe import FastPose, compile_for_inference, flip_test, fuse_for_inference
+from opec.sppe.fusion import FusedConv
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +51,10 @@ def test_se_placement_and_strides(model):
 def test_fused_model_matches(model):
     fused = fuse_for_inference(copy.deepcopy(model))
     assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.modules())
+    # every convolution runs through FusedConv (oneDNN with ReLU / residual add fused in where available)
+    assert not any(isinstance(m, nn.Conv2d) for m in fused.modules())
+    num_convs = sum(isinstance(m, nn.Conv2d) for m in model.modules())
+    assert sum(isinstance(m, FusedConv) for m in fused.modules()) == num_convs
     x = torch.randn(2, 3, 64, 96)
     with torch.inference_mode():
         plain, fast = model(x), fused(x)

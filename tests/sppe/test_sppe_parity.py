@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from opec.keypoints import COCO17
-from opec.sppe import decode_heatmaps, flip_test, heatmap_peaks
+from opec.sppe import build_sppe, decode_heatmaps, flip_test, heatmap_peaks
 
 HEATMAP_ATOL = 1e-3  # README tolerances: maps O(10) values
 PIXEL_ATOL = 1e-3
@@ -41,6 +41,17 @@ def test_feature_taps(sppe_forward, sppe_features):
         assert tap.min() >= 0  # post-ReLU
     torch.testing.assert_close(sppe_forward["output"].heatmaps, sppe_features["hm_fast17"],
                                atol=HEATMAP_ATOL, rtol=0)
+
+
+def test_fused_model_matches_the_original(sppe_vectors, sppe_features, sppe_state_dict):
+    # the inference fusion (folded BN, oneDNN convs from prepacked weights, fused ReLU / residual add)
+    # applied after loading the official key names
+    model = build_sppe(sppe_state_dict, num_classes=sppe_vectors["meta"]["nClasses"], fuse=True)
+    with torch.inference_mode():
+        output = model(sppe_vectors["input"].contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(output.heatmaps, sppe_vectors["hm_fast17"], atol=HEATMAP_ATOL, rtol=0)
+    for tap, name in zip(output.features, sppe_features["meta"]["order"]):
+        torch.testing.assert_close(tap, sppe_features[name], atol=HEATMAP_ATOL, rtol=0)
 
 
 @pytest.mark.slow
