@@ -1,7 +1,8 @@
 """OPEC-Net refiner speed on CPU (random weights), both variants.
 
 For the soft-argmax ("integral", attention config) and the FC variant, at batch 60 (the original's
-test batch) and 320×256 crops (taps 512@20×16, 256@40×32, 128@80×64), reports:
+test batch) and 320×256 crops (taps 512@20×16, 256@40×32, 128@80×64, channels-last as the feature
+cache and the SPPE extractors hand them over; ``--nchw-taps`` for NCHW ones), reports:
 
 * parameters and forward FLOPs per person (``torch.utils.flop_counter``: 2 × multiply-adds of every
   conv, transposed conv and matmul),
@@ -11,7 +12,8 @@ test batch) and 320×256 crops (taps 512@20×16, 256@40×32, 128@80×64), report
   immediately before each repetition (the machine is shared and its speed drifts: each run is
   paired with its own mm rate, and the best ratio of ``--repeats`` is reported with its run).
 
-    python benchmarks/refiner_speed.py [--batch 60] [--repeats 3] [--threads 2] [--json out.json]
+    python benchmarks/refiner_speed.py [--batch 60] [--repeats 3] [--threads 2] [--nchw-taps]
+                                       [--system-malloc] [--json out.json]
 """
 from __future__ import annotations
 
@@ -57,10 +59,12 @@ def paired_best(fn, batch: int, repeats: int) -> tuple[float, float, float]:
     return best
 
 
-def make_inputs(batch: int, generator: torch.Generator):
+def make_inputs(batch: int, generator: torch.Generator, channels_last: bool = True):
     joints = torch.rand(batch, 12, 3, generator=generator) * 2 - 1
     joints[..., 2] = (joints[..., 2] + 1) / 2
-    taps = [torch.rand(batch, c, h, w, generator=generator) for c, h, w in ((512, 20, 16), (256, 40, 32), (128, 80, 64))]
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    taps = [torch.rand(batch, c, h, w, generator=generator).contiguous(memory_format=layout)
+            for c, h, w in ((512, 20, 16), (256, 40, 32), (128, 80, 64))]
     target = torch.cat([torch.rand(batch, 12, 2, generator=generator) * 2 - 1, torch.ones(batch, 12, 1)], dim=-1)
     return joints, taps, target
 
@@ -73,10 +77,10 @@ def flops_per_person(model: OPECNet) -> int:
     return counter.get_total_flops()
 
 
-def bench_variant(point_head: str, batch: int, repeats: int) -> dict:
+def bench_variant(point_head: str, batch: int, repeats: int, channels_last: bool) -> dict:
     torch.manual_seed(0)
     model = OPECNet(point_head=point_head)
-    joints, taps, target = make_inputs(batch, torch.Generator().manual_seed(1))
+    joints, taps, target = make_inputs(batch, torch.Generator().manual_seed(1), channels_last)
     params = sum(p.numel() for p in model.parameters())
     flops = flops_per_person(model)
 
@@ -109,6 +113,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--nchw-taps", action="store_true", help="feed NCHW taps (default: channels-last)")
     parser.add_argument("--system-malloc", action="store_true",
                         help="leave glibc malloc as it is (default: opec.runtime.retain_freed_memory, as the tools do)")
     parser.add_argument("--json", help="also write the numbers to this JSON file")
@@ -118,10 +123,12 @@ def main() -> None:
         retain_freed_memory()
     torch.set_num_threads(args.threads)
 
-    results = {name: bench_variant(head, args.batch, args.repeats) for name, head in VARIANTS.items()}
+    results = {name: bench_variant(head, args.batch, args.repeats, not args.nchw_taps)
+               for name, head in VARIANTS.items()}
 
     print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch}, best of {args.repeats} "
-          f"(each run paired with a 4096x4096 fp32 mm measured just before it); malloc: {malloc}")
+          f"(each run paired with a 4096x4096 fp32 mm measured just before it); malloc: {malloc}; "
+          f"taps: {'NCHW' if args.nchw_taps else 'channels-last'}")
     print(f"{'variant':<10} {'params':>11} {'GFLOP/person':>13} | {'eval p/s':>8} {'mm GF/s':>8} {'ratio':>6} | "
           f"{'train p/s':>9} {'mm GF/s':>8} {'ratio':>6}")
     for name, r in results.items():
@@ -130,7 +137,8 @@ def main() -> None:
               f"{r['train_mm_gflops']:>8.1f} {r['train_per_mm_gflops']:>6.3f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(threads=args.threads, batch=args.batch, variants=results), f, indent=2)
+            json.dump(dict(threads=args.threads, batch=args.batch, malloc=malloc, nchw_taps=args.nchw_taps,
+                           variants=results), f, indent=2)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ def test_float32_cache_equals_direct_extraction(dataset):
     got = cache.fetch(ids, "cpu")
     for g, e in zip(got, expected):
         torch.testing.assert_close(g, e, rtol=1e-6, atol=1e-6)
+    # Handed out channels-last, the layout the refiner's decoder runs in.
+    assert all(g.is_contiguous(memory_format=torch.channels_last) for g in got)
     first = got[0].data_ptr()
     again = cache.fetch(ids[:2], "cpu")  # a smaller batch reuses the same buffer
     assert again[0].data_ptr() == first
