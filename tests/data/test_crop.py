@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from opec.data import crop
 from opec.data.crop import (
     INPUT_HEIGHT, INPUT_WIDTH, RGB_MEAN, alphapose_crop, crop_large, denormalize_from_box, enlarge_boxes,
     normalize_to_box,
@@ -88,7 +89,10 @@ def _random_image(rng, height, width):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_fast_crop_is_bit_equal_to_literal_original(seed):
+@pytest.mark.parametrize("rgba_max_area", [0, 2000, 10**9], ids=["planes", "mixed", "rgba"])
+def test_fast_crop_is_bit_equal_to_literal_original(seed, rgba_max_area, monkeypatch):
+    # both fill/warp paths (one RGBA warp + split, or plane by plane), alone and within one call
+    monkeypatch.setattr(crop, "RGBA_MAX_AREA", rgba_max_area)
     rng = np.random.default_rng(seed)
     height, width = rng.integers(60, 200, size=2)
     image = _random_image(rng, height, width)
@@ -141,6 +145,15 @@ def test_dark_image_is_not_rescaled():
     inps, _, _ = crop_large(image, [[0.0, 0.0, 40.0, 50.0]])
     expected = torch.tensor([1 - m for m in RGB_MEAN])
     torch.testing.assert_close(inps[0, :, INPUT_HEIGHT // 2, INPUT_WIDTH // 2], expected, atol=1e-6, rtol=0)
+
+
+def test_dark_first_row_does_not_decide_the_scaling():
+    # the /255 depends on the maximum of the whole image, not only of the rows that decide quickly
+    image = np.ones((50, 40, 3), np.uint8)
+    image[30, 20] = (200, 100, 50)
+    inps, _, _ = crop_large(image, [[0.0, 0.0, 40.0, 50.0]])
+    expected = torch.tensor([1 / 255 - m for m in RGB_MEAN])
+    torch.testing.assert_close(inps[0, :, INPUT_HEIGHT // 4, INPUT_WIDTH // 2], expected, atol=1e-6, rtol=0)
 
 
 def test_empty_and_bad_inputs():
