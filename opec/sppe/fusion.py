@@ -70,6 +70,11 @@ class FusedConv(nn.Module):
         self._packed: dict = {}
         self._packed_version = None
 
+    def __getstate__(self):  # copies leave the cache behind (oneDNN's packed tensors have no storage)
+        state = self.__dict__.copy()
+        state["_packed"], state["_packed_version"] = {}, None
+        return state
+
     def _packed_weight(self, shape: torch.Size):
         # oneDNN picks the blocked weight layout from the input shape. At batch 1 the layout chosen
         # without a shape makes e.g. the 1x1 256->1024 conv at 20x16 ten times slower, so batch 1 is

@@ -2,6 +2,8 @@
 F.conv2d + add + relu on random weights, on both of its paths; small shapes, independent of ../shared."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -75,3 +77,16 @@ def test_prepacked_weights_per_shape_class_and_refreshed_after_a_weight_change()
         out = fused(x)
     torch.testing.assert_close(out, _reference(conv, x, None, False), atol=1e-5, rtol=1e-5)
     assert set(fused._packed) == {None}
+
+
+def test_copies_leave_the_prepacked_cache_behind():
+    torch.manual_seed(1)
+    conv = nn.Conv2d(4, 8, 3, padding=1).requires_grad_(False)
+    fused = FusedConv(conv, relu=True)
+    x = torch.randn(1, 4, 6, 6)
+    with torch.inference_mode():
+        expected = fused(x)
+    clone = copy.deepcopy(fused)  # oneDNN's packed tensors have no storage to copy
+    assert clone._packed == {}
+    with torch.inference_mode():
+        torch.testing.assert_close(clone(x), expected, atol=0, rtol=0)
