@@ -6,7 +6,8 @@ achieved GFLOP/s is compared with the compute ceiling measured in the same proce
 its 3x3 convolutions (20x16, 40x32, 80x64); the best of those is the ceiling. Model and ceiling are
 timed interleaved, best of ``--repeats``, so a noisy shared machine affects both alike. Variants:
 ``original`` (eager NCHW, BatchNorm separate, ``no_grad`` -- how the original runs), ``fused``
-(``build_sppe(fuse=True)``: BatchNorm folded, channels_last, ``inference_mode``) and ``compiled``
+(``build_sppe(fuse=True)``: BatchNorm folded, channels_last, oneDNN convs from prepacked weights with
+ReLU / residual add fused in, ``inference_mode``) and ``compiled``
 (``compile_for_inference``: torch.compile with Inductor freezing; its compile time is reported apart;
 ``--no-compile`` skips it).
 

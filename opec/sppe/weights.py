@@ -62,7 +62,8 @@ def load_sppe_weights(model: FastPose, path) -> FastPose:
 def build_sppe(weights=None, device="cpu", num_classes: int = 33, fuse: bool = False) -> FastPose:
     """FastPose in eval mode on ``device``; ``weights``: a duc_se.pth path (e.g.
     :data:`DEFAULT_SPPE_WEIGHTS`) or state dict, or None for random initialisation. ``fuse``: fold
-    BatchNorm into the convolutions and use channels_last (frozen inference only; ~10-30 % faster on CPU).
+    BatchNorm into the convolutions, use channels_last and oneDNN convs with fused ReLU / residual add from
+    prepacked weights (frozen inference only; ~1.2-1.3x faster on 2 CPU cores).
     """
     model = FastPose(num_classes)
     if weights is not None:
