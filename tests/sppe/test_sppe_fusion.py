@@ -28,6 +28,7 @@ CASES = [  # in, out, kernel, stride, residual, relu
     (16, 24, 3, 2, False, False),
     (16, 32, 1, 2, True, True),
     (8, 5, 3, 1, False, False),
+    (8, 16, 3, 1, True, False),
 ]
 
 
