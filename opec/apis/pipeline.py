@@ -234,7 +234,7 @@ def build_pipeline(config=None, *, yolo_weights="weights/yolo/yolov3-spp.weights
         checkpoint = require_file(checkpoint, "OPEC-Net checkpoint")
     detector = YOLODetector(cfg_path=yolo_cfg or DEFAULT_CFG, weights=yolo_weights, inp_dim=inp_dim,
                             device=device)
-    sppe = build_sppe(weights=str(sppe_weights), device=device)
+    sppe = build_sppe(weights=str(sppe_weights), device=device, fuse=True)  # frozen: BN folded, fused oneDNN convs
     refiner, refiner_sppe = build_refiner_from(config, checkpoint) if refine else (None, None)
     return TopDownPipeline(detector, sppe, refiner, device=device, output_format=output_format,
                            sppe_batch=sppe_batch, refiner_sppe=refiner_sppe)

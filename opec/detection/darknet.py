@@ -15,30 +15,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from opec.onednn import CONV_POINTWISE
+
 from .cfg import CfgBlock, CfgError, DarknetCfg, parse_cfg
 
 LEAKY_SLOPE = 0.1
 BN_EPS = 1e-5  # AlphaPose uses PyTorch's default eps; darknet itself uses 1e-6
 
-# oneDNN conv with the activation fused in (the op torch.compile uses on CPU). Eager PyTorch runs 1x1
-# convs as a GEMM at about half of oneDNN's speed here, and applies the leaky ReLU as a separate pass.
-def _onednn_conv():
-    """The fused op if this torch build has it with the expected signature (a private op), else None."""
-    op = getattr(torch.ops.mkldnn, "_convolution_pointwise", None) if torch.backends.mkldnn.is_available() else None
-    try:
-        one = torch.ones(1, 1, 1, 1, device="cpu")
-        ok = op is not None and op(one, one, None, [0, 0], [1, 1], [1, 1], 1, "leaky_relu", [LEAKY_SLOPE], "").item() == 1
-    except (RuntimeError, TypeError):
-        ok = False
-    return op if ok else None
-
-
-_ONEDNN_CONV = _onednn_conv()
-
 
 def _use_onednn(x: torch.Tensor, conv: nn.Conv2d) -> bool:
-    """Inference on CPU float32 without autograd (the fused op has no backward)."""
-    return (_ONEDNN_CONV is not None and x.device.type == "cpu" and x.dtype == torch.float32
+    """Inference on CPU float32 without autograd: oneDNN's fused conv (opec/onednn.py) has no backward."""
+    return (CONV_POINTWISE is not None and x.device.type == "cpu" and x.dtype == torch.float32
             and not (torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad)))
 
 
@@ -57,7 +44,7 @@ class Convolutional(nn.Module):
     def forward(self, x: torch.Tensor, cache: dict) -> torch.Tensor:
         if self.bn is None and _use_onednn(x, self.conv):
             conv = self.conv
-            return _ONEDNN_CONV(x, conv.weight, conv.bias, list(conv.padding), list(conv.stride),
+            return CONV_POINTWISE(x, conv.weight, conv.bias, list(conv.padding), list(conv.stride),
                                 list(conv.dilation), conv.groups, "leaky_relu" if self.leaky else "none",
                                 [LEAKY_SLOPE] if self.leaky else [], "")
         x = self.conv(x)

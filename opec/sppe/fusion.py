@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from opec.detection.darknet import _ONEDNN_CONV  # the detector's probed private oneDNN op (or None)
+from opec.onednn import CONV_POINTWISE
 from opec.sppe.duc import DUC
 from opec.sppe.fastpose import FastPose
 from opec.sppe.se_resnet import Bottleneck, SEResNet
@@ -31,7 +31,7 @@ def _onednn_prepacked():
     """(unary op, binary op, weight reorder) when this torch build runs the oneDNN conv from a
     prepacked weight, with ReLU and with residual add + ReLU (private ops: checked on a 1x1 conv
     of ones), else None."""
-    if _ONEDNN_CONV is None:
+    if CONV_POINTWISE is None:
         return None
     try:
         binary = torch.ops.mkldnn._convolution_pointwise.binary
@@ -39,12 +39,12 @@ def _onednn_prepacked():
         one = torch.ones(1, 1, 1, 1)
         packed = reorder(one.to_mkldnn(), [0, 0], [1, 1], [1, 1], 1, [1, 1, 1, 1])
         args = (packed, None, [0, 0], [1, 1], [1, 1], 1)
-        ok = (_ONEDNN_CONV(-one, *args, "relu", [], "").item() == 0
+        ok = (CONV_POINTWISE(-one, *args, "relu", [], "").item() == 0
               and binary(one, -3 * one, *args, "add", None, "relu", [], "").item() == 0
               and binary(one, one, *args, "add", None, "relu", [], "").item() == 2)
     except (RuntimeError, TypeError, AttributeError):
         ok = False
-    return (_ONEDNN_CONV, binary, reorder) if ok else None
+    return (CONV_POINTWISE, binary, reorder) if ok else None
 
 
 _PREPACKED = _onednn_prepacked()
