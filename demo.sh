@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo (README command 1): set up, generate a small synthetic crowd, train OPEC-Net on the CPU
-# for a few epochs, evaluate, print mAP.txt and say where everything is. About 2 minutes on 2 idle cores
+# for a few epochs, evaluate, print mAP.txt and say where everything is. About 1.5 minutes on 2 idle cores
 # after the one-time set-up. Extra arguments go to tools/train.py (e.g. --visdom localhost:8097, --epochs 3).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
