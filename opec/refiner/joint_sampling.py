@@ -24,11 +24,15 @@ def sample_at_points(feature_map: Tensor, points: Tensor, align_corners: bool = 
 
     Points are (x, y) in grid_sample's [-1, 1] frame: with ``align_corners`` ±1 are the centres of
     the corner pixels, without it their outer edges. Neighbours outside the map count as zero.
+    The result has the wider of the map's dtype and float32 (or the points' dtype, if wider).
     Differentiable in both arguments (the gradient with respect to the points ignores the kinks at
     pixel centres, as grid_sample's does).
     """
     b, c, h, w = feature_map.shape
     j = points.shape[1]
+    # Positions and weights in at least float32 (half-precision maps under autocast would put
+    # the points on a 1/32-pixel grid); the result takes the wider of the two dtypes.
+    points = points.to(torch.promote_types(points.dtype, torch.float32))
     size = torch.tensor([w, h], dtype=points.dtype, device=points.device)
     if align_corners:
         pixel = (points + 1) / 2 * (size - 1)
@@ -45,7 +49,7 @@ def sample_at_points(feature_map: Tensor, points: Tensor, align_corners: bool = 
     pixels = feature_map.permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view when channels-last
     values = torch.gather(pixels, 1, index) * inside.reshape(b, 4 * j, 1).to(feature_map.dtype)
     v00, v01, v10, v11 = values.reshape(b, 4, j, c).unbind(1)
-    ax, ay = ax[..., None].to(values.dtype), ay[..., None].to(values.dtype)
+    ax, ay = ax[..., None], ay[..., None]
     top = v00 + ax * (v01 - v00)
     bottom = v10 + ax * (v11 - v10)
     return top + ay * (bottom - top)
@@ -64,7 +68,7 @@ class JointFeatureSampler(nn.Module):
         self.align_corners = align_corners
 
     def forward(self, maps: Sequence[Tensor], points: Tensor) -> list[Tensor]:
-        return [sample_at_points(m, points.to(m.dtype), self.align_corners).transpose(1, 2) for m in maps]
+        return [sample_at_points(m, points, self.align_corners).transpose(1, 2) for m in maps]
 
     def extra_repr(self) -> str:
         return f"align_corners={self.align_corners}"

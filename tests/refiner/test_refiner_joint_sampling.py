@@ -56,3 +56,14 @@ def test_sampler_module_returns_channel_major_features_per_map():
     sampled = JointFeatureSampler()([feature_map, small], points)
     assert [tuple(s.shape) for s in sampled] == [(2, 5, 9), (2, 3, 9)]
     torch.testing.assert_close(sampled[1], _grid_sample(small, points, True).transpose(1, 2))
+
+
+def test_half_precision_maps_are_sampled_at_full_precision_points():
+    # bfloat16 keeps 8 significant bits: casting the points to it would move x = 0.3 on a
+    # 100-pixel map by up to a quarter pixel. The positions must stay float32.
+    feature_map = torch.arange(100, dtype=torch.float32).reshape(1, 1, 1, 100).expand(1, 1, 2, 100)
+    points = torch.tensor([[[0.3001, 0.0]]])
+    expected = (0.3001 + 1) / 2 * 99  # a linear ramp samples to its own coordinate
+    ours = sample_at_points(feature_map.to(torch.bfloat16), points)
+    assert ours.dtype == torch.float32
+    assert abs(ours.item() - expected) < 1e-3
