@@ -98,9 +98,9 @@ class CascadedFeatureAdaptation(nn.Module):
                 nn.init.zeros_(linear.bias)
 
     def forward(self, taps: Sequence[Tensor]) -> tuple[list[Tensor], Tensor]:
-        # Channels-last (NHWC) runs the oneDNN convolutions, and above all the transposed and the
-        # 12-channel ones, 1.3-2.7x faster on CPU than NCHW; outputs keep that memory format. Only
-        # the first conv's input is converted: the other taps are just added (see the fusion).
+        # Channels-last (NHWC) runs the oneDNN convolutions, above all the 12-channel one, 1.3-2.7x
+        # faster on CPU than NCHW; outputs keep that memory format. The feature cache hands over
+        # channels-last taps; NCHW ones still work (the first is converted, the others added).
         tap16, tap8, tap4 = taps
         tap16 = tap16.contiguous(memory_format=torch.channels_last)
         map16 = F.relu(self.conv16(tap16), inplace=True)
