@@ -26,7 +26,7 @@ import torch
 
 from opec.detection.darknet import Shortcut
 from opec.detection import DEFAULT_CFG, Darknet, YOLODetector, load_darknet_weights, save_darknet_weights
-from opec.runtime import retain_freed_memory
+from opec.runtime import add_system_malloc_flag, configure_malloc
 
 
 def conv_flops(cfg_path: Path, inp_dim: int) -> int:
@@ -84,12 +84,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="'cpu' (process CPU time, only with --threads 1) is insensitive to other load")
-    parser.add_argument("--system-malloc", action="store_true",
-                        help="leave glibc malloc as it is (default: opec.runtime.retain_freed_memory, as the tools do)")
+    add_system_malloc_flag(parser)
     args = parser.parse_args()
-    malloc = "glibc default" if args.system_malloc else "freed memory retained"
-    if not args.system_malloc:
-        retain_freed_memory()
+    malloc = configure_malloc(args.system_malloc)
     if args.clock == "cpu" and args.threads != 1:
         parser.error("--clock cpu needs --threads 1 (CPU time sums the threads)")
     clock = time.process_time if args.clock == "cpu" else time.perf_counter

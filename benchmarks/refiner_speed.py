@@ -25,7 +25,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from opec.refiner import OPECNet, opec_loss
-from opec.runtime import retain_freed_memory
+from opec.runtime import add_system_malloc_flag, configure_malloc
 
 VARIANTS = {"fc": "fc", "attention": "integral"}
 
@@ -114,13 +114,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--nchw-taps", action="store_true", help="feed NCHW taps (default: channels-last)")
-    parser.add_argument("--system-malloc", action="store_true",
-                        help="leave glibc malloc as it is (default: opec.runtime.retain_freed_memory, as the tools do)")
+    add_system_malloc_flag(parser)
     parser.add_argument("--json", help="also write the numbers to this JSON file")
     args = parser.parse_args()
-    malloc = "glibc default" if args.system_malloc else "freed memory retained"
-    if not args.system_malloc:
-        retain_freed_memory()
+    malloc = configure_malloc(args.system_malloc)
     torch.set_num_threads(args.threads)
 
     results = {name: bench_variant(head, args.batch, args.repeats, not args.nchw_taps)

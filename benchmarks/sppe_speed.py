@@ -30,7 +30,7 @@ from torch import nn
 
 from opec.data.crop import INPUT_HEIGHT, INPUT_WIDTH, RGB_MEAN, alphapose_crop, enlarge_boxes
 from opec.sppe import build_sppe, compile_for_inference
-from opec.runtime import retain_freed_memory
+from opec.runtime import add_system_malloc_flag, configure_malloc
 
 CEILING_SIZES = ((20, 16), (40, 32), (80, 64))
 
@@ -181,13 +181,10 @@ def main() -> None:
                         help="timing repeats, best is kept (default 7; crops use 3x as many)")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant")
-    parser.add_argument("--system-malloc", action="store_true",
-                        help="leave glibc malloc as it is (default: opec.runtime.retain_freed_memory, as the tools do)")
+    add_system_malloc_flag(parser)
     parser.add_argument("--json", help="also write the numbers to this file")
     args = parser.parse_args()
-    malloc = "glibc default" if args.system_malloc else "freed memory retained"
-    if not args.system_malloc:
-        retain_freed_memory()
+    malloc = configure_malloc(args.system_malloc)
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
     report = {"threads": args.threads, "malloc": malloc, "torch": torch.__version__, "opencv": cv2.__version__,

@@ -30,7 +30,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from opec.runtime import retain_freed_memory  # noqa: E402
+from opec.runtime import add_system_malloc_flag, configure_malloc  # noqa: E402
 
 ORIGINAL_RATIO = {"fc": 0.017, "integral": 0.020}
 
@@ -116,12 +116,9 @@ def main(argv=None) -> int:
     parser.add_argument("--fp16", action="store_true", help="also measure the float16 cache")
     parser.add_argument("--first-tap", action="store_true", help="also measure the tap0-only cache (DUC recomputed)")
     parser.add_argument("--skip-uncached", action="store_true", help="only the cached path")
-    parser.add_argument("--system-malloc", action="store_true",
-                        help="leave glibc malloc as it is (default: opec.runtime.retain_freed_memory, as the tools do)")
+    add_system_malloc_flag(parser)
     args = parser.parse_args(argv)
-    malloc = "glibc default" if args.system_malloc else "freed memory retained"
-    if not args.system_malloc:
-        retain_freed_memory()
+    malloc = configure_malloc(args.system_malloc)
     device = torch.device(args.device)
 
     spec = importlib.util.spec_from_file_location("make_demo_data", REPO / "tools" / "make_demo_data.py")

@@ -8,8 +8,6 @@ float rounding, computed as one gather of the four neighbouring pixel vectors pe
   the backward through slow mixed-layout element-wise ops on the largest tensors of the model.
 * The interpolation is written with pixel differences, ``v00 + ax·(v01 − v00)``, so the gradient
   with respect to the points is a difference of neighbouring values taken directly.
-  ``grid_sample``'s weighted-sum form cancels those large, nearly equal values in float32 and lost
-  up to a few percent of the heatmap gradient on channels-last maps.
 """
 from __future__ import annotations
 

@@ -118,6 +118,8 @@ class FusedBottleneck(nn.Module):
 
     def __init__(self, block: Bottleneck):
         super().__init__()
+        if (block.se is None) != (block.downsample is None):
+            raise ValueError("FusedBottleneck: FastPose's SE blocks are exactly its projection blocks")
         self.conv1 = FusedConv(block.conv1, relu=True)
         self.conv2 = FusedConv(block.conv2, relu=True)
         self.se = block.se
