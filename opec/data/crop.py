@@ -12,20 +12,22 @@ network input with the three-point similarity of ``cv2.getAffineTransform`` + ``
 Frames: boxes and ``pt1``/``pt2`` are image pixels ``(x, y)``; crops are ``(N, 3, 320, 256)`` float32
 RGB minus :data:`RGB_MEAN` (no std division), CHW.
 
-Speed without changing a bit: OpenCV 5 computes warp coordinates in float32, so warping a shifted
-window is *not* bit-equal to warping the full image. Every warp therefore reads a full-size canvas,
-but that canvas is all zeros except the current box, which is filled (uint8 -> float through a
-256-entry table that reproduces the original's arithmetic) just before its warp and cleared after:
-per box this touches the box area twice instead of copying and masking the whole image. The canvas
-holds the colours in RGB order, either as one RGBA image (small boxes: one 4-channel warp, then
-split into the output planes) or one plane at a time (large boxes: each plane warped straight
-into the output), so no channel reversal or HWC -> CHW copy is needed.
+Speed without changing a bit: OpenCV 5 computes warp coordinates in float32 from the matrix, so
+warping a window cut out around the box would *not* be bit-equal to warping the whole image. Every
+warp therefore reads an image with the original's geometry, but nothing is copied or masked per box
+beyond what the warp can read. The image is converted (uint8 -> float through a 256-entry table that
+reproduces the original's arithmetic) into a scratch RGBA image, once for all boxes or box by box
+when they cover little of it. Each warp reads a view of that image ending at the box's right and
+bottom edges (OpenCV treats what lies beyond as the zero border, which gives exactly what zeroed
+pixels give), and only the strips left of and above the box that the warp can reach are zeroed for
+it. One 4-channel warp gives the three colour planes, already in RGB order.
 
 ``normalize_to_box`` / ``denormalize_from_box`` give the box-normalised joint frame of the refiner
 (x_hat = 2 ((x - x0) / w - 0.5), likewise y), in numpy or torch.
 """
 from __future__ import annotations
 
+import threading
 from typing import TypeVar
 
 import cv2
@@ -67,33 +69,31 @@ def enlarge_boxes(boxes, image_width: int, image_height: int) -> tuple[torch.Ten
     return pt1, pt2
 
 
-def _input_tables(image_bgr: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Tables uint8 value -> value/255 - mean: (1, 256, 4) float32 with channels R, G, B and a spare
-    0 (for an RGBA image), and the R, G and B columns alone (256,) (for single planes)."""
+def _input_table(image_bgr: np.ndarray) -> np.ndarray:
+    """Table uint8 value -> value/255 - mean, (1, 256, 4) float32 with channels R, G, B and a spare 0
+    (for an RGBA image)."""
     # Quirk kept from ``im_to_torch``: the /255 happens only when the image maximum exceeds 1
     # (the first row nearly always decides; the whole image is read only when it does not).
     scaled = int(image_bgr[:1].max(initial=0)) > 1 or int(image_bgr.max(initial=0)) > 1
     return _TABLES[scaled]
 
 
-def _make_tables() -> dict[bool, tuple[np.ndarray, list[np.ndarray]]]:
+def _make_tables() -> dict[bool, np.ndarray]:
     values = torch.arange(256, dtype=torch.float32)
     tables = {}
     for scaled in (False, True):
         rgba = torch.zeros(1, 256, 4)
         # float32 division, then float32 subtraction: the original's two roundings
         rgba[0, :, :3] = (values / 255 if scaled else values)[:, None] - torch.tensor(RGB_MEAN, dtype=torch.float32)
-        tables[scaled] = (rgba.numpy(), [rgba[0, :, c].contiguous().numpy() for c in range(3)])
+        tables[scaled] = rgba.numpy()
     return tables
 
 
 _TABLES = _make_tables()
-# Boxes whose kept region has at most this many pixels are filled and warped as one RGBA image,
-# larger ones plane by plane. OpenCV's 4-channel float warp costs about as much as a 1-channel one
-# (320x256, one core: ~0.10 ms against 3 x 0.10 ms for the planes, plus ~0.02 ms to split the
-# result), but the 4-channel fill writes 4 floats a pixel through a slower lookup (~2 ns against
-# ~1 ns a pixel for the three planes): the two break even near 100k pixels.
-RGBA_MAX_AREA = 100_000
+# OpenCV runs a table lookup on several threads only from this many pixels on (measured: a smaller
+# lookup takes the same time at 1 and 2 threads).
+_PARALLEL_LOOKUP_PIXELS = 1 << 18
+_scratch = threading.local()
 
 
 def crop_affine(ul: np.ndarray, br: np.ndarray) -> np.ndarray:
@@ -136,42 +136,111 @@ def crop_box(image_bgr: np.ndarray, pt1, pt2) -> torch.Tensor:
 def _warp_boxes(image_bgr: np.ndarray, ul: np.ndarray, br: np.ndarray, out: np.ndarray) -> None:
     """Fill ``out`` (N, 3, 320, 256) with the crops of the integer boxes ul..br (N, 2), inclusive.
 
-    Every warp reads a full-size canvas that is zero except the current box (OpenCV 5 computes warp
-    coordinates in float32, so warping a shifted window would not be bit-equal); the box is filled
-    through the input table just before its warp and cleared after it.
+    The kept region of box i is [x0, x1) x [y0, y1) (``[ul, br]`` clipped to the image). Its warp reads
+    ``source[:y1, :x1]``, a view of the converted image with the original's origin: whatever the warp
+    would read beyond x1 or y1 is the constant-zero border, and the strips left of x0 / above y0 that
+    it can reach (:func:`_reach`) are zeroed for this warp.
     """
     height, width = image_bgr.shape[:2]
-    table, columns = _input_tables(image_bgr)
+    table = _input_table(image_bgr)
     matrices = crop_affine(ul, br)
-    # Kept region [ul, br] (inclusive), clipped to the image; the original zeroes the outside.
     x0, y0 = np.clip(ul[:, 0], 0, width), np.clip(ul[:, 1], 0, height)
     x1, y1 = np.clip(br[:, 0] + 1, 0, width), np.clip(br[:, 1] + 1, 0, height)
-    small = (x1 - x0) * (y1 - y0) <= RGBA_MAX_AREA
-    size = (INPUT_WIDTH, INPUT_HEIGHT)
-    if small.any():
-        rgba = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGBA)
-        canvas = np.zeros((height, width, 4), dtype=np.float32)
-        warped = np.empty((INPUT_HEIGHT, INPUT_WIDTH, 4), dtype=np.float32)
-        spare = np.empty((INPUT_HEIGHT, INPUT_WIDTH), dtype=np.float32)
-        for i in np.flatnonzero(small):
-            region = canvas[y0[i]:y1[i], x0[i]:x1[i]]
-            if region.size:
-                cv2.LUT(rgba[y0[i]:y1[i], x0[i]:x1[i]], table, dst=region)
-            cv2.warpAffine(canvas, matrices[i], size, dst=warped, flags=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            cv2.split(warped, [out[i, 0], out[i, 1], out[i, 2], spare])
-            region[...] = 0
-    if not small.all():
-        planes = cv2.split(image_bgr)[::-1]  # R, G, B
-        canvas = np.zeros((height, width), dtype=np.float32)
-        for i in np.flatnonzero(~small):
-            region = canvas[y0[i]:y1[i], x0[i]:x1[i]]
-            for c in range(3):
-                if region.size:
-                    cv2.LUT(planes[c][y0[i]:y1[i], x0[i]:x1[i]], columns[c], dst=region)
-                cv2.warpAffine(canvas, matrices[i], size, dst=out[i, c], flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            region[...] = 0
+    kept = (x1 > x0) & (y1 > y0)
+    out[~kept] = 0  # nothing of the image is kept: the original warps an all-zero image
+    if not kept.any():
+        return
+    source = _scratch_image(height, width)
+    once = _region_to_convert_once(
+        (slice(y0[kept].min(), y1[kept].max()), slice(x0[kept].min(), x1[kept].max())),
+        ((x1 - x0) * (y1 - y0))[kept].sum(), height, width)
+    if once is not None:
+        _convert(image_bgr, table, source, once)
+    reach = np.maximum(_reach(matrices), 0).tolist()
+    boxes = np.stack([x0, y0, x1, y1], axis=1).tolist()
+    warped = np.empty((INPUT_HEIGHT, INPUT_WIDTH, 4), dtype=np.float32)
+    spare = np.empty((INPUT_HEIGHT, INPUT_WIDTH), dtype=np.float32)
+    # Left to right: a box's left strip then never overlaps a later box, so only a top strip that
+    # does (converted once, a later box needs what it held) is saved and restored.
+    order = [i for i in np.argsort(x0, kind="stable").tolist() if kept[i]]
+    for k, i in enumerate(order):
+        bx0, by0, bx1, by1 = boxes[i]
+        if once is None:
+            _convert(image_bgr, table, source, (slice(by0, by1), slice(bx0, bx1)))
+        left, top = reach[i]
+        saved = None
+        if top < by0:  # above the box, as far right as the view goes
+            above = slice(top, by0), slice(left, bx1)
+            if once is not None and any(y0_ < by0 and y1_ > top and x0_ < bx1 and x1_ > left
+                                        for x0_, y0_, x1_, y1_ in (boxes[j] for j in order[k + 1:])):
+                saved = source[above].copy()
+            source[above] = 0
+        if left < bx0:  # left of the box
+            source[by0:by1, left:bx0] = 0
+        cv2.warpAffine(source[:by1, :bx1], matrices[i], (INPUT_WIDTH, INPUT_HEIGHT), dst=warped,
+                       flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        cv2.split(warped, [out[i, 0], out[i, 1], out[i, 2], spare])
+        if saved is not None:
+            source[above] = saved
+
+
+def _scratch_image(height: int, width: int) -> np.ndarray:
+    """A (height, width, 4) float32 view of this thread's scratch image (kept between calls and grown
+    when needed: 16 bytes a pixel of the largest image seen). Zero when allocated; afterwards it
+    holds converted pixels of earlier images, which no warp reads."""
+    buffer = getattr(_scratch, "image", None)
+    if buffer is None or buffer.shape[0] < height or buffer.shape[1] < width:
+        shape = (height, width) if buffer is None else (max(height, buffer.shape[0]), max(width, buffer.shape[1]))
+        buffer = _scratch.image = np.zeros((*shape, 4), dtype=np.float32)
+    return buffer[:height, :width]
+
+
+def _region_to_convert_once(union: tuple[slice, slice], boxes_area: int, height: int, width: int):
+    """The region to convert once for all boxes, or None when converting box by box is cheaper.
+
+    ``union`` is the boxes' bounding rectangle. Box by box converts the overlaps of boxes repeatedly
+    but nothing else; once converts the rectangle, on all of OpenCV's threads from
+    ``_PARALLEL_LOOKUP_PIXELS`` on (a rectangle a little smaller is grown to that size: more pixels,
+    less time). The cheaper is the one with fewer table lookups per thread.
+    """
+    threads = max(cv2.getNumThreads(), 1)
+    rows, cols = union
+    area = (rows.stop - rows.start) * (cols.stop - cols.start)
+    if _PARALLEL_LOOKUP_PIXELS / threads < area < _PARALLEL_LOOKUP_PIXELS <= height * width:
+        taller = min(height, -(-_PARALLEL_LOOKUP_PIXELS // (cols.stop - cols.start)))
+        rows = _widen(rows, taller, height)
+        cols = _widen(cols, -(-_PARALLEL_LOOKUP_PIXELS // taller), width)
+        area = (rows.stop - rows.start) * (cols.stop - cols.start)
+    cost = area / threads if area >= _PARALLEL_LOOKUP_PIXELS else area
+    return (rows, cols) if cost < boxes_area else None
+
+
+def _widen(span: slice, size: int, limit: int) -> slice:
+    """A range of ``max(size, len(span))`` indices within [0, limit) that contains ``span``."""
+    size = max(size, span.stop - span.start)
+    start = min(span.start, limit - size)
+    return slice(start, start + size)
+
+
+def _convert(image_bgr: np.ndarray, table: np.ndarray, source: np.ndarray, region: tuple[slice, slice]) -> None:
+    """source[region] = table[RGBA(image_bgr[region])]: the original's value/255 - mean, in RGB order."""
+    cv2.LUT(cv2.cvtColor(image_bgr[region], cv2.COLOR_BGR2RGBA), table, dst=source[region])
+
+
+def _reach(matrices: np.ndarray) -> np.ndarray:
+    """(N, 2) int64: the leftmost column and the top row of the image that the warp of each crop can
+    read. ``matrices`` (N, 2, 3) map image px to crop px; the reach is where the crop's corners come
+    from, less 1 px for the bilinear neighbour and the warp's float32 arithmetic (errors ~1e-4 px).
+    A singular matrix (a box of one pixel) reaches (0, 0): all its crop pixels come from there."""
+    (a, b), (c, d) = matrices[:, 0, :2].T, matrices[:, 1, :2].T
+    det = a * d - b * c
+    inverse = np.stack([np.stack([d, -b], 1), np.stack([-c, a], 1)], 1) / np.where(det == 0, 1, det)[:, None, None]
+    corners = np.array([[0, 0], [INPUT_WIDTH - 1, 0], [0, INPUT_HEIGHT - 1], [INPUT_WIDTH - 1, INPUT_HEIGHT - 1]],
+                       dtype=np.float64)
+    sources = np.einsum("nij,nkj->nki", inverse, corners[None] - matrices[:, None, :, 2])
+    reach = np.floor(sources.min(axis=1)).astype(np.int64) - 1
+    reach[det == 0] = 0
+    return reach
 
 
 def _check_image(image_bgr) -> np.ndarray:

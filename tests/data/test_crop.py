@@ -6,6 +6,8 @@ slices, warp) written here from the spec.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 import pytest
@@ -88,14 +90,17 @@ def _random_image(rng, height, width):
     return rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("rgba_max_area", [0, 2000, 10**9], ids=["planes", "mixed", "rgba"])
-def test_fast_crop_is_bit_equal_to_literal_original(seed, rgba_max_area, monkeypatch):
-    # both fill/warp paths (one RGBA warp + split, or plane by plane), alone and within one call
-    monkeypatch.setattr(crop, "RGBA_MAX_AREA", rgba_max_area)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("convert_once", [True, False], ids=["image-once", "box-by-box"])
+def test_fast_crop_is_bit_equal_to_literal_original(seed, convert_once, monkeypatch):
+    # both ways of converting the image (the boxes' bounding rectangle once, or box by box)
+    monkeypatch.setattr(crop, "_region_to_convert_once", lambda union, *args: union if convert_once else None)
     rng = np.random.default_rng(seed)
     height, width = rng.integers(60, 200, size=2)
     image = _random_image(rng, height, width)
+    # a scratch image larger than this one and full of NaN: a warp reading any pixel that was not
+    # converted or zeroed for it would put NaN into the crop
+    monkeypatch.setattr(crop._scratch, "image", np.full((height + 7, width + 3, 4), np.nan, np.float32), raising=False)
     x1 = rng.uniform(-20, width - 10, 12)
     y1 = rng.uniform(-20, height - 10, 12)
     boxes = np.stack([x1, y1, x1 + rng.uniform(2, width, 12), y1 + rng.uniform(2, height, 12)], 1)
@@ -106,6 +111,17 @@ def test_fast_crop_is_bit_equal_to_literal_original(seed, rgba_max_area, monkeyp
     assert torch.equal(pt1, torch.as_tensor(boxes[:, :2], dtype=torch.float32))
     assert torch.equal(pt2, torch.as_tensor(boxes[:, 2:], dtype=torch.float32))
     assert torch.equal(inps, _literal_crop(image, pt1, pt2))
+
+
+def test_crops_on_threads_match_serial():
+    # each thread converts into its own scratch image
+    rng = np.random.default_rng(4)
+    jobs = [(_random_image(rng, 120 + 10 * k, 90 + 7 * k), rng.uniform(0, 80, (6, 2))) for k in range(6)]
+    jobs = [(image, np.concatenate([xy, xy + 40], 1)) for image, xy in jobs]
+    serial = [alphapose_crop(image, boxes)[0] for image, boxes in jobs]
+    with ThreadPoolExecutor(3) as pool:
+        threaded = list(pool.map(lambda job: alphapose_crop(*job)[0], jobs * 3))
+    assert all(torch.equal(a, b) for a, b in zip(threaded, serial * 3))
 
 
 def test_enlargement_by_hand():
@@ -126,6 +142,25 @@ def test_tiny_box_in_the_corner():
     assert torch.allclose(pt2[1], pt1[1] + 5)  # the minimum size wins over the clamp at W-1, H-1
     assert torch.isfinite(inps).all()
     assert torch.equal(inps, _literal_crop(image, pt1, pt2))
+
+
+def test_one_pixel_boxes():
+    # ul == br: the three source points coincide, the affine is all zeros and every crop pixel
+    # samples image pixel (0, 0) -- its value when the box is that pixel, zero otherwise
+    rng = np.random.default_rng(6)
+    image = _random_image(rng, 50, 60)
+    boxes = np.array([[0, 0, 1, 1], [10.5, 10.2, 11.7, 11.9], [59, 49, 60, 50], [10, 10, 10, 30]], np.float32)
+    inps, pt1, pt2 = crop_large(image, boxes)
+    assert torch.equal(inps, _literal_crop(image, pt1, pt2))
+    assert (inps[0] != 0).all() and (inps[1:] == 0).all()
+
+
+def test_box_outside_the_image_gives_zeros():
+    # Differs from the original on purpose: for a box ending above/left of the image (br < -1) its
+    # zeroing slice ``img[:, br + 1:]`` takes a negative index and keeps most of the image.
+    image = _random_image(np.random.default_rng(7), 50, 60)
+    inps, _, _ = crop_large(image, [[-40.0, 5.0, -10.0, 45.0], [5.0, -60.0, 50.0, -3.0]])
+    assert (inps == 0).all()
 
 
 def test_uniform_image_gives_mean_subtracted_value():
