@@ -14,9 +14,10 @@ ReLU / residual add fused in, ``inference_mode``) and ``compiled``
 Crops: :func:`opec.data.crop.alphapose_crop` against a literal per-box version of the original
 (full-image copy, zero the outside by slices, warp), same image and boxes; outputs must be bit-equal.
 Throughput is timed back to back (blocks of calls of one method after 20 ms of settling calls, the
-methods alternating), and also per call right after a PyTorch operation on all threads, as in the pipeline after the detector:
-PyTorch's OpenMP threads then keep spinning on the cores for some milliseconds (libgomp's
-spin-wait), which slows OpenCV's threads but not the naive crop's own PyTorch operations.
+methods alternating), and also per call right after a PyTorch operation on all threads, as in the
+pipeline after the detector: PyTorch's OpenMP threads then keep spinning on the cores for some
+milliseconds (libgomp's spin-wait), which slows OpenCV's threads but not the naive crop's own
+PyTorch operations.
 
     python benchmarks/sppe_speed.py [--threads 2] [--repeats 7] [--no-compile] [--json out.json]
 """
