@@ -160,23 +160,17 @@ def _warp_boxes(image_bgr: np.ndarray, ul: np.ndarray, br: np.ndarray, out: np.n
     boxes = np.stack([x0, y0, x1, y1], axis=1).tolist()
     warped = np.empty((INPUT_HEIGHT, INPUT_WIDTH, 4), dtype=np.float32)
     spare = np.empty((INPUT_HEIGHT, INPUT_WIDTH), dtype=np.float32)
-    # Left to right: a box's left strip then never overlaps a later box, so only a top strip that
-    # does (converted once, a later box needs what it held) is saved and restored.
-    order = [i for i in np.argsort(x0, kind="stable").tolist() if kept[i]]
-    for k, i in enumerate(order):
+    # Left to right: a box's left strip then never overlaps a later box, so only a top strip needs
+    # saving and restoring (converted once, a later box may need what it held).
+    for i in sorted(np.flatnonzero(kept).tolist(), key=lambda i: boxes[i][0]):
         bx0, by0, bx1, by1 = boxes[i]
         if once is None:
             _convert(image_bgr, table, source, (slice(by0, by1), slice(bx0, bx1)))
         left, top = reach[i]
-        saved = None
-        if top < by0:  # above the box, as far right as the view goes
-            above = slice(top, by0), slice(left, bx1)
-            if once is not None and any(y0_ < by0 and y1_ > top and x0_ < bx1 and x1_ > left
-                                        for x0_, y0_, x1_, y1_ in (boxes[j] for j in order[k + 1:])):
-                saved = source[above].copy()
-            source[above] = 0
-        if left < bx0:  # left of the box
-            source[by0:by1, left:bx0] = 0
+        above = slice(top, by0), slice(left, bx1)  # above the box, as far right as the view goes
+        saved = source[above].copy() if once is not None and top < by0 else None
+        source[above] = 0
+        source[by0:by1, left:bx0] = 0  # left of the box
         cv2.warpAffine(source[:by1, :bx1], matrices[i], (INPUT_WIDTH, INPUT_HEIGHT), dst=warped,
                        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         cv2.split(warped, [out[i, 0], out[i, 1], out[i, 2], spare])
