@@ -1,5 +1,5 @@
 # OPEC-Net on CrowdPose: attention GCN with the soft-argmax (integral) point head (original: configs/OPEC_GCN_CrowdPose_Test_Alpha.py).
-# Alpha variant: the SPPE sits inside the model and is fine-tuned end to end (no feature cache).
+# Alpha variant: FastPose is trained with the refiner, end to end (no feature cache).
 _base_ = ['./_base_/models/opec_gcn.py', './_base_/datasets/crowdpose_opec.py',
           './_base_/schedules/cosine_25e.py', './_base_/default_runtime.py']
-sppe = dict(fine_tune=True)
+model = dict(fine_tune=True)

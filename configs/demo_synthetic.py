@@ -1,6 +1,6 @@
 # The demo (README command 1): OPEC-Net trained on the small synthetic crowd made by
 # tools/make_demo_data.py, on the CPU in a few minutes.
-# No pretrained SPPE is downloaded for the demo: FastPose runs with RANDOM weights (sppe.weights=None),
+# No pretrained SPPE is downloaded for the demo: FastPose runs with RANDOM weights (model.feature_net.weights=None),
 # so the image features carry little meaning and the refiner mostly learns the body-structure prior
 # of the GCN. For real runs use the CrowdPose configs with weights/sppe/duc_se.pth.
 _base_ = ['./_base_/models/opec_gcn.py', './_base_/schedules/cosine_25e.py', './_base_/default_runtime.py']
@@ -19,6 +19,6 @@ test_data = dict(
     batch_size=60,
     num_workers=2,
 )
-sppe = dict(type='FastPose', weights=None, seed=0, fine_tune=False)  # random weights, drawn with this seed
+model = dict(feature_net=dict(type='FastPose', weights=None, seed=0))  # random weights, drawn with this seed
 schedule = dict(epochs=5)
 feature_cache = dict(storage='memory', dtype='float32', taps='all')

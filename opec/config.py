@@ -28,16 +28,8 @@ def load_config(path: str | Path) -> Config:
         cfg = Config.fromfile(str(path), lazy_import=False)
     except Exception as exc:  # syntax errors, bad _base_ paths, ...
         raise ConfigError(f"{path}: cannot load config: {exc}") from exc
+    if "sppe" in cfg:
+        raise ConfigError(f"{path}: field 'sppe' is from the former config layout; the feature network is now "
+                          "model.feature_net and fine-tuning model.fine_tune (docs/architecture.md)")
     cfg.name = path.stem
     return cfg
-
-
-def require(cfg: Config, key: str, source: str | Path | None = None):
-    """Return ``cfg[key]`` (dotted keys allowed) or raise a one-line ConfigError naming it."""
-    node = cfg
-    for part in key.split("."):
-        if part not in node:
-            where = f"{source}: " if source else ""
-            raise ConfigError(f"{where}config field {key!r} is missing")
-        node = node[part]
-    return node

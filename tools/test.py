@@ -63,12 +63,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     retain_freed_memory()  # large tensors are re-allocated every step: keep their pages (opec/runtime.py)
     import torch
-    from opec.data.annotations import DataError, read_predictions
-    from opec.data.datasets import TestDataset
-    from opec.engine.features import build_feature_net, sppe_extractor
-    from opec.engine.testing import evaluate_protocol, refine_persons
-    from opec.engine.trainer import build_cache, build_model, load_model_weights
-    from opec.evaluation import EvaluationError, KeypointEvaluator
+    from opec.data.annotations import DataError
+    from opec.engine.testing import ProtocolTester
+    from opec.evaluation import EvaluationError
     from opec.refiner import CheckpointError
 
     try:
@@ -76,33 +73,13 @@ def main(argv=None) -> int:
         load_dir = Path(args.load_dir or Path(cfg.get("work_root", "checkpoints")) / cfg.name)
         paths = checkpoints_to_test(args, load_dir)
         device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        test = cfg.test_data
-        alpha = bool(cfg.sppe.get("fine_tune", False))
-        # the training run's feature path, so that the numbers match its mAP.txt exactly
-        cached = not alpha and (cfg.get("feature_cache") or {}).get("storage") is not None
-        dataset = TestDataset(test.pred_json, test.img_dir, crops=not cached)
-        best_match = read_predictions(test.best_json)
-        evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"), protocol="opec12")
-        model = build_model(cfg, device)
-        if alpha:
-            model_input = lambda b: b["inps"].to(device)  # noqa: E731
-        else:
-            sppe_net = build_feature_net(dict(cfg.sppe), device)
-            extractor = sppe_extractor(sppe_net)
-            if cached:  # a disk cache of the training run is reused when it matches
-                cache = build_cache(cfg, "test", dataset, [test.pred_json], sppe_net, load_dir, device)
-                model_input = lambda b: cache.fetch(b["person_ids"], device)  # noqa: E731
-            else:
-                model_input = lambda b: extractor(b["inps"].to(device))  # noqa: E731
+        tester = ProtocolTester(cfg, device, cache_dir=load_dir)
         if args.initial:
-            plain, best = evaluate_protocol(evaluator, dataset, None, best_match)
+            plain, best = tester.initial()
             print("[initial predictions]")
             print(format_table({"without best match": plain, "best match": best}))
         for path in paths:
-            load_model_weights(model, path)
-            refined = refine_persons(model, dataset, model_input, device, int(test.get("batch_size", 60)),
-                                     int(test.get("num_workers", 4)) if not cached else 0)
-            plain, best = evaluate_protocol(evaluator, dataset, refined, best_match)
+            plain, best = tester.evaluate(path)
             print(f"[{path}] AP {plain['AP']:.4f} (without best match)  {best['AP']:.4f} (best match)")
             print(format_table({"without best match": plain, "best match": best}))
     except (ConfigError, DataError, EvaluationError, CheckpointError, OSError, ValueError) as exc:

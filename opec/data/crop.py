@@ -36,8 +36,6 @@ import torch
 
 INPUT_HEIGHT = 320
 INPUT_WIDTH = 256
-OUTPUT_HEIGHT = 80
-OUTPUT_WIDTH = 64
 # AlphaPose's mean, subtracted from the RGB image in [0, 1]; no std division. (These are the
 # ImageNet means in reverse order -- an upstream quirk the FastPose weights were trained with.)
 RGB_MEAN = (0.406, 0.457, 0.480)

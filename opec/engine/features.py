@@ -1,4 +1,4 @@
-"""Frozen SPPE features for the refiner: computed per batch, or once and cached.
+"""The feature cache: frozen SPPE taps computed once per person, in memory or on disk.
 
 For the non-Alpha variants the SPPE runs frozen (eval mode, no gradients) on crops that never change
 (no augmentation), so every epoch recomputes exactly the same three taps -- about 75 % of the
@@ -11,8 +11,9 @@ Taps are stored and handed out channels-last (memory (N, H, W, C), seen as (N, C
 channels-last strides): the refiner's decoder runs in that layout and adds the taps to its own
 maps, and converting NCHW taps costs it about a tenth of its forward time.
 
-An *extractor* is any callable ``inps (B,3,H,W) -> [tap0 (B,512,H/16,W/16), tap1 (B,256,H/8,W/8),
-tap2 (B,128,H/4,W/4)]``; :func:`sppe_extractor` wraps FastPose.
+An *extractor* is any callable ``inps (B,3,H,W) -> [tap0 (B,C0,H/16,W/16), tap1 (B,C1,H/8,W/8),
+tap2 (B,C2,H/4,W/4)]`` (FastPose: C = 512, 256, 128); :class:`opec.engine.feature_sources.CachedFeatures`
+builds and uses the cache.
 """
 from __future__ import annotations
 
@@ -31,18 +32,6 @@ from opec.engine import distributed as dist_utils
 
 STORAGES = ("memory", "disk")
 DTYPES = {"float32": torch.float32, "float16": torch.float16}
-
-
-def sppe_extractor(sppe: torch.nn.Module):
-    """Frozen FastPose as an extractor: eval mode, no autograd, channels-last (faster oneDNN
-    convolutions, and taps in the refiner's layout); returns its three feature taps."""
-    sppe.eval().requires_grad_(False).to(memory_format=torch.channels_last)
-
-    @torch.no_grad()
-    def extract(inps: torch.Tensor) -> list[torch.Tensor]:
-        return list(sppe(inps).features)
-
-    return extract
 
 
 class FeatureCache:
@@ -102,7 +91,7 @@ class FeatureCache:
               num_workers: int = 2, desc: str = "features", expand=None) -> "FeatureCache":
         """Run ``extractor`` once over every person of ``dataset`` (a dataset whose ``crops``
         attribute turns image loading on) and store the taps -- only the first one when ``expand``
-        (a function [tap0] -> [tap0, tap1, tap2], see :func:`duc_expander`) is given.
+        (a function [tap0] -> [tap0, tap1, tap2], the feature network's ``expand_taps``) is given.
 
         ``storage='disk'`` writes ``<path>.tap{0,1,2}.npy`` memmaps plus ``<path>.json`` holding
         ``fingerprint``; a later call with the same fingerprint reuses the files. Under
@@ -227,66 +216,3 @@ def _open_memmap(path: Path, tap: int, mode: str, shape=None, dtype=None) -> np.
         return np.lib.format.open_memmap(file, mode="w+", dtype=np.dtype(dtype), shape=shape)
     # "c" (copy-on-write) for reading keeps the array writable for torch without touching the file.
     return np.load(file, mmap_mode="c" if mode == "r" else mode)
-
-
-class ToyFeatureNet(torch.nn.Module):
-    """A cheap stand-in for FastPose with the same output layout, for tests and smoke runs only.
-
-    Average-pools the crop by ``16·scale``, ``8·scale`` and ``4·scale`` and projects each pooled
-    map with a fixed random 1x1 convolution (+ ReLU) to 512, 256 and 128 channels: taps of shape
-    (B,512,H/16s,W/16s), (B,256,H/8s,W/8s), (B,128,H/4s,W/4s). ``forward`` returns an object with
-    a ``features`` list like ``opec.sppe.SPPEOutput``. Deterministic for a given ``seed``.
-    """
-
-    def __init__(self, scale: int = 1, seed: int = 0):
-        super().__init__()
-        generator = torch.Generator().manual_seed(seed)
-        self.strides = (16 * scale, 8 * scale, 4 * scale)
-        self.projections = torch.nn.ModuleList()
-        for channels in (512, 256, 128):
-            conv = torch.nn.Conv2d(3, channels, kernel_size=1)
-            with torch.no_grad():
-                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator))
-                conv.bias.copy_(torch.randn(conv.bias.shape, generator=generator) * 0.1)
-            self.projections.append(conv)
-
-    def forward(self, inps: torch.Tensor):
-        feats = [torch.relu(proj(torch.nn.functional.avg_pool2d(inps, s)))
-                 for proj, s in zip(self.projections, self.strides)]
-        return _Taps(feats)
-
-
-class _Taps:
-    def __init__(self, features):
-        self.features = features
-
-
-def duc_expander(sppe: torch.nn.Module):
-    """[tap0] -> [tap0, tap1, tap2] with FastPose's frozen DUC layers (6 of its 32 GFLOP per person):
-    lets the cache store only tap0, 1/7 of the values, at the price of recomputing the DUC layers."""
-    if not (hasattr(sppe, "duc1") and hasattr(sppe, "duc2")):
-        raise ValueError("feature_cache.taps='first' needs the FastPose SPPE (sppe.type='FastPose')")
-
-    def expand(taps: list[torch.Tensor]) -> list[torch.Tensor]:
-        tap1 = sppe.duc1(taps[0])
-        return [taps[0], tap1, sppe.duc2(tap1)]
-
-    return expand
-
-
-def build_feature_net(sppe_cfg: dict, device) -> torch.nn.Module:
-    """The feature network of ``cfg.sppe``: ``type='FastPose'`` (``weights`` path, or None for
-    random weights drawn with ``seed``, default 0) or ``type='ToyFeatureNet'`` (``scale``, ``seed``; tests only)."""
-    kind = sppe_cfg.get("type", "FastPose")
-    if kind == "FastPose":
-        from opec.sppe import build_sppe
-        if sppe_cfg.get("weights") is None:
-            # Random weights drawn from their own seed, so that training and testing build the same
-            # network whatever else used the global generator before.
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(sppe_cfg.get("seed", 0)))
-                return build_sppe(weights=None, device=device)
-        return build_sppe(weights=sppe_cfg["weights"], device=device)
-    if kind == "ToyFeatureNet":
-        return ToyFeatureNet(scale=sppe_cfg.get("scale", 1), seed=sppe_cfg.get("seed", 0)).to(device).eval()
-    raise ValueError(f"sppe.type: expected 'FastPose' or 'ToyFeatureNet', got {kind!r}")

@@ -1,4 +1,4 @@
-"""The original evaluation protocol (opec_spec §11), run after every epoch and by ``tools/test.py``.
+"""The original evaluation protocol (docs/training.md), run after every epoch and by ``test.sh``.
 
 1. Refine every predicted person of ``test_compute_map++.json``: the last GCN stage's (x̂, ŷ),
    mapped back to image pixels with the inverse box normalisation.
@@ -18,12 +18,13 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 from opec.data import crop as crop_module
+from opec.data.annotations import read_predictions
 from opec.data.datasets import TestDataset, collate_persons
 from opec.engine import distributed as dist_utils
-from opec.evaluation import protocol
-
-REPLACE_THRESHOLD = 0.2
-BEST_MATCH_IOU = 0.9
+from opec.engine.feature_sources import build_feature_source
+from opec.evaluation import KeypointEvaluator, protocol
+from opec.evaluation.protocol import BEST_MATCH_IOU, REPLACE_THRESHOLD
+from opec.refiner import build_model
 
 
 @torch.no_grad()
@@ -71,3 +72,38 @@ def evaluate_protocol(evaluator, dataset: TestDataset, refined_xy, best_match) -
     """Full metric dicts (without best match, with best match)."""
     plain, best = protocol_results(dataset, refined_xy, best_match)
     return evaluator.evaluate(plain), evaluator.evaluate(best)
+
+
+class ProtocolTester:
+    """The test protocol of a config on its test data alone (what ``test.sh`` runs): the model and
+    its feature source as training built them -- so the numbers equal the run's ``mAP.txt`` -- the
+    test predictions, the best-match file and the evaluator.
+
+    ``cache_dir``: the run's work dir, whose disk feature cache is reused when it matches.
+    """
+
+    def __init__(self, cfg, device, cache_dir):
+        test = cfg.test_data
+        self.device = torch.device(device)
+        self.model = build_model(cfg.model).to(self.device)
+        self.features = build_feature_source(cfg, self.model, self.device, cache_dir)
+        self.dataset = TestDataset(test.pred_json, test.img_dir, crops=self.features.needs_crops)
+        self.best_match = read_predictions(test.best_json)
+        self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"), protocol="opec12")
+        self.features.attach("test", self.dataset, [test.pred_json])
+        self.batch_size = int(test.get("batch_size", 60))
+        self.num_workers = int(test.get("num_workers", 4)) if self.features.needs_crops else 0
+
+    def initial(self) -> tuple[dict, dict]:
+        """Metrics of the unrefined predictions (without best match, with best match)."""
+        return evaluate_protocol(self.evaluator, self.dataset, None, self.best_match)
+
+    def refine(self, checkpoint) -> np.ndarray:
+        """Refined joints (N,12,2) in image pixels with the weights of ``checkpoint``."""
+        self.model.load_checkpoint(checkpoint)
+        return refine_persons(self.model, self.dataset, lambda batch: self.features(batch, "test"),
+                              self.device, self.batch_size, self.num_workers)
+
+    def evaluate(self, checkpoint) -> tuple[dict, dict]:
+        """Metrics of ``checkpoint``'s refinement (without best match, with best match)."""
+        return evaluate_protocol(self.evaluator, self.dataset, self.refine(checkpoint), self.best_match)

@@ -29,65 +29,19 @@ from opec.data.datasets import TestDataset, TrainDataset, collate_persons
 from opec.data.annotations import read_predictions
 from opec.engine import checkpoint as ckpt
 from opec.engine import distributed as dist_utils
-from opec.engine.features import FeatureCache, build_feature_net, duc_expander, sppe_extractor
+from opec.engine.feature_sources import build_feature_source
 from opec.engine.lr import cosine_lr, set_lr
 from opec.engine.testing import evaluate_protocol, protocol_results, refine_persons
 from opec.evaluation import KeypointEvaluator
 from opec.evaluation.protocol import append_map_line
 from opec.keypoints import OPEC12
-from opec.refiner import build_refiner, load_refiner_checkpoint, opec_loss
-from opec.refiner.alpha import AlphaOPECNet, load_alpha_checkpoint
+from opec.refiner import build_model, opec_loss
 
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def build_model(cfg, device) -> torch.nn.Module:
-    """The refiner of ``cfg.model``; with ``cfg.sppe.fine_tune`` the Alpha variant (SPPE inside)."""
-    refiner = build_refiner(dict(cfg.model))
-    if cfg.sppe.get("fine_tune", False):
-        sppe = build_feature_net(dict(cfg.sppe), device)
-        return AlphaOPECNet(refiner, sppe).to(device)
-    return refiner.to(device)
-
-
-def load_model_weights(model: torch.nn.Module, path) -> None:
-    """A checkpoint of this project or of the original, for the plain or the Alpha variant."""
-    if isinstance(model, AlphaOPECNet):
-        load_alpha_checkpoint(model, path)
-    else:
-        load_refiner_checkpoint(model, path)
-
-
-def _file_fingerprint(paths) -> list:
-    out = []
-    for p in paths:
-        p = Path(p)
-        st = p.stat()
-        out.append([str(p.resolve()), st.st_size, st.st_mtime_ns])
-    return out
-
-
-def build_cache(cfg, split: str, dataset, files, sppe_net, work_dir, device) -> FeatureCache:
-    """The feature cache of one split as ``cfg.feature_cache`` says (disk files under
-    ``<work_dir>/feature_cache/<split>``, reused while the annotation files and SPPE are unchanged;
-    ``taps='first'`` stores only tap 0 and recomputes the DUC layers each step)."""
-    cache_cfg = cfg.feature_cache
-    taps = cache_cfg.get("taps", "all")
-    if taps not in ("all", "first"):
-        raise ValueError(f"feature_cache.taps: expected 'all' or 'first', got {taps!r}")
-    sppe = dict(cfg.sppe)
-    if sppe.get("weights"):
-        sppe["weights"] = _file_fingerprint([sppe["weights"]])
-    return FeatureCache.build(
-        dataset, sppe_extractor(sppe_net), device=device, expand=duc_expander(sppe_net) if taps == "first" else None,
-        storage=cache_cfg.storage, dtype=cache_cfg.get("dtype", "float32"),
-        path=Path(work_dir) / "feature_cache" / split, batch_size=int(cache_cfg.get("batch_size", 32)),
-        num_workers=int(cfg.train_data.get("num_workers", 4)) if "train_data" in cfg else 0,
-        fingerprint={"files": _file_fingerprint(files), "sppe": sppe}, desc=f"SPPE features ({split})")
 
 
 class Trainer:
@@ -113,37 +67,27 @@ class Trainer:
         if self.amp and self.device.type != "cuda":
             warnings.warn("mixed precision needs CUDA; training in float32 on the CPU", stacklevel=2)
             self.amp = False
-        self.alpha = bool(cfg.sppe.get("fine_tune", False))
+        self.fine_tune = bool(cfg.model.get("fine_tune", False))
         self.loggers = None
 
     # ------------------------------------------------------------------ set-up
     def setup(self) -> None:
         cfg, device = self.cfg, self.device
         seed_everything(self.seed)
-        cache_cfg = cfg.get("feature_cache") or {}
-        cached = not self.alpha and cache_cfg.get("storage") is not None
-        self.train_set = TrainDataset(list(cfg.train_data.annotations), crops=not cached)
+        self.model = build_model(cfg.model).to(device)
+        self.features = build_feature_source(cfg, self.model, device, self.work_dir)
+        crops = self.features.needs_crops
+        self.train_set = TrainDataset(list(cfg.train_data.annotations), crops=crops)
         test = cfg.test_data
-        self.test_set = TestDataset(test.pred_json, test.img_dir, crops=not cached)
+        self.test_set = TestDataset(test.pred_json, test.img_dir, crops=crops)
         self.best_match = read_predictions(test.best_json)
         self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"),
                                            protocol="opec12")
-
-        self.model = build_model(cfg, device)
-        if self.alpha:
-            self.train_input = self.test_input = lambda batch: batch["inps"].to(device, non_blocking=True)
-        else:
-            sppe_net = build_feature_net(dict(cfg.sppe), device)
-            extractor = sppe_extractor(sppe_net)
-            if cached:
-                self.train_cache, self.test_cache = self._build_caches(sppe_net)
-                self.train_input = lambda b: self.train_cache.fetch(b["person_ids"], device)
-                self.test_input = lambda b: self.test_cache.fetch(b["person_ids"], device)
-            else:
-                self.train_input = self.test_input = lambda b: extractor(b["inps"].to(device, non_blocking=True))
-        # Alpha: the SPPE's heat-map head gets no gradient (OPEC discards the heat maps).
+        self.features.attach("train", self.train_set, [a["json_file"] for a in cfg.train_data.annotations])
+        self.features.attach("test", self.test_set, [test.pred_json])
+        # Fine-tuned: the feature network's heat-map head gets no gradient (OPEC discards the heat maps).
         self.net = (DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None,
-                                            find_unused_parameters=self.alpha)
+                                            find_unused_parameters=self.fine_tune)
                     if dist_utils.is_distributed() else self.model)
         # One group, no weight decay: the original's per-group LRs are overwritten every iteration.
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.base_lr, weight_decay=0.0)
@@ -151,12 +95,12 @@ class Trainer:
 
         self.sampler = DistributedSampler(self.train_set, num_replicas=dist_utils.world_size(),
                                           rank=dist_utils.rank(), shuffle=True, seed=self.seed)
-        workers = 0 if cached else int(cfg.train_data.get("num_workers", 4))
+        workers = int(cfg.train_data.get("num_workers", 4)) if crops else 0
         self.train_loader = DataLoader(self.train_set, batch_size=self.batch_images, sampler=self.sampler,
                                        num_workers=workers, collate_fn=collate_persons,
                                        pin_memory=device.type == "cuda", persistent_workers=workers > 0)
         self.test_batch = int(test.get("batch_size", 60))
-        self.test_workers = 0 if cached else int(test.get("num_workers", 4))
+        self.test_workers = int(test.get("num_workers", 4)) if crops else 0
 
         self.start_epoch, self.best_ap, self.history = 0, -math.inf, []
         self._resume_or_start()
@@ -164,12 +108,6 @@ class Trainer:
             from opec.engine.loggers import build_loggers
             self.loggers = build_loggers(self.work_dir, visdom=cfg.get("visdom"),
                                          tensorboard=bool(cfg.get("tensorboard", False)))
-
-    def _build_caches(self, sppe_net) -> tuple[FeatureCache, FeatureCache]:
-        files = [a["json_file"] for a in self.cfg.train_data.annotations]
-        return (build_cache(self.cfg, "train", self.train_set, files, sppe_net, self.work_dir, self.device),
-                build_cache(self.cfg, "test", self.test_set, [self.cfg.test_data.pred_json], sppe_net,
-                            self.work_dir, self.device))
 
     def _resume_or_start(self) -> None:
         last = self.work_dir / ckpt.LAST_STATE
@@ -179,7 +117,7 @@ class Trainer:
             raise FileNotFoundError(f"{last}: no training state to resume from")
         if self.resume != "no" and last.is_file():
             state = ckpt.load_state(last)
-            self.model.load_state_dict(state["model"])
+            self.model.load_checkpoint(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
             if state.get("scaler"):
                 self.scaler.load_state_dict(state["scaler"])
@@ -223,7 +161,7 @@ class Trainer:
         tick = time.perf_counter()
         for i, batch in enumerate(bar):
             data_time = time.perf_counter() - tick
-            model_input = self.train_input(batch)                 # frozen SPPE taps, or crops (Alpha)
+            model_input = self.features(batch, "train")           # taps, or crops when fine-tuning
             joints = batch["joints"].to(device, non_blocking=True)  # (P,12,3) box-normalised x̂, ŷ, score
             target = batch["target"].to(device, non_blocking=True)  # (P,12,3) box-normalised x̂, ŷ, v
 
@@ -259,7 +197,8 @@ class Trainer:
             for buffer in self.model.buffers():
                 torch.distributed.broadcast(buffer, src=0)
         return refine_persons(self.net.module if isinstance(self.net, DistributedDataParallel) else self.net,
-                              self.test_set, self.test_input, self.device, self.test_batch, self.test_workers)
+                              self.test_set, lambda batch: self.features(batch, "test"), self.device,
+                              self.test_batch, self.test_workers)
 
     def log_initial(self) -> None:
         """The unrefined predictions' APs (what the refinement must beat)."""
@@ -293,7 +232,7 @@ class Trainer:
                   f"[train {self.train_seconds:.1f} s, epoch total {total:.1f} s]", flush=True)
 
     def _save_epoch(self, epoch: int, ap: float, ap_best: float) -> None:
-        weights = self.model.state_dict()
+        weights = self.model.checkpoint_state()
         ckpt.atomic_save(weights, self.work_dir / f"{epoch}.pth")
         if ap > self.best_ap:  # selected on the test split by the without-best-match AP (as the original)
             self.best_ap = ap

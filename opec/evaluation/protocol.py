@@ -1,4 +1,4 @@
-"""OPEC-Net's test protocol pieces (opec_spec.md section 11), as pure functions.
+"""OPEC-Net's test protocol pieces (docs/training.md), as pure functions.
 
 * :func:`replace_low_confidence` -- only joints whose AlphaPose confidence is below 0.2 take the
   refiner's coordinates; every score stays as it was.
@@ -17,8 +17,14 @@ import numpy as np
 
 from opec.evaluation.validation import EvaluationError, image_id_from
 
+# Joints whose initial (SPPE) score is below this take the refined coordinates.
+REPLACE_THRESHOLD = 0.2
+# A refined person replaces the best-match entry whose box IoU with it is the largest, above this.
+BEST_MATCH_IOU = 0.9
 
-def replace_low_confidence(initial: np.ndarray, refined_xy: np.ndarray, threshold: float = 0.2) -> np.ndarray:
+
+def replace_low_confidence(initial: np.ndarray, refined_xy: np.ndarray,
+                           threshold: float = REPLACE_THRESHOLD) -> np.ndarray:
     """Joints of ``initial`` with score < ``threshold`` take the refined x, y.
 
     Args:
@@ -67,7 +73,8 @@ def _flat(keypoints) -> list[float]:
     return np.asarray(keypoints, dtype=np.float64).reshape(-1).tolist()
 
 
-def transplant_best_match(refined: list[dict], best_match: list[dict], iou_threshold: float = 0.9) -> list[dict]:
+def transplant_best_match(refined: list[dict], best_match: list[dict],
+                          iou_threshold: float = BEST_MATCH_IOU) -> list[dict]:
     """Put refined poses into the best-match result list.
 
     Args:

@@ -19,6 +19,7 @@ from opec.refiner.graph import skeleton_mask
 from opec.refiner.image_guided_gcn import ImageGuidedGCN
 from opec.refiner.joint_sampling import JointFeatureSampler
 from opec.refiner.point_heads import FCPointHead, SoftArgmax2d
+from opec.registry import REFINERS
 
 POINT_HEADS = ("integral", "fc")
 
@@ -30,6 +31,7 @@ class RefinerOutput(NamedTuple):
     points: Tensor
 
 
+@REFINERS.register_module()
 class OPECNet(nn.Module):
     """The OPEC-Net refiner (both variants of the paper: soft-argmax or FC point head).
 

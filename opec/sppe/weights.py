@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from opec.registry import FEATURE_NETS
 from opec.sppe.fastpose import FastPose
 from opec.sppe.fusion import fuse_for_inference
 
@@ -70,3 +71,15 @@ def build_sppe(weights=None, device="cpu", num_classes: int = 33, fuse: bool = F
         load_sppe_weights(model, weights)
     model = model.to(device).eval()
     return fuse_for_inference(model) if fuse else model
+
+
+@FEATURE_NETS.register_module(name="FastPose")
+def fastpose_feature_net(weights=None, seed: int = 0) -> FastPose:
+    """FastPose as the refiner's feature network (``model.feature_net=dict(type='FastPose', ...)``):
+    ``weights`` a duc_se.pth path, or None for random weights drawn from their own ``seed`` -- so
+    that training and testing build the same network whatever used the global generator before."""
+    if weights is not None:
+        return build_sppe(weights=weights)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return build_sppe(weights=None)

@@ -78,7 +78,7 @@ def test_cli_exits_1_with_one_line(tmp_path):
     one_line_error(cli("tools/train.py", tmp_path / "nope.py"), "nope.py", "not found")
 
 
-def test_bad_input_errors_are_one_line(tiny_data, tmp_path, make_config, tool, capsys):
+def test_bad_input_errors_are_one_line(tiny_data, tmp_path, make_config, tool, capsys, model_source):
     train, test = tool("train"), tool("test")
 
     def error_line(main, *args):
@@ -105,5 +105,5 @@ def test_bad_input_errors_are_one_line(tiny_data, tmp_path, make_config, tool, c
     line = error_line(train.main, cfg, "--work-dir", tmp_path / "w3", "--device", "cpu")
     assert "train_demo.json[2].pair[0].dt" in line and "12x3" in line
     missing_sppe = make_config(tmp_path, tiny_data, name="nosppe",
-                               sppe="dict(type='FastPose', weights='nowhere/duc_se.pth', fine_tune=False)")
+                               model=model_source("dict(type='FastPose', weights='nowhere/duc_se.pth')"))
     assert "nowhere/duc_se.pth" in error_line(train.main, missing_sppe, "--work-dir", tmp_path / "w4", "--device", "cpu")

@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from opec.data.datasets import TrainDataset, collate_persons
-from opec.engine.features import FeatureCache, ToyFeatureNet, sppe_extractor
+from opec.engine.feature_sources import CachedFeatures, frozen_extractor
+from opec.engine.features import FeatureCache
+from tests.toy_feature_net import ToyFeatureNet
 
 
 @pytest.fixture
@@ -29,7 +31,7 @@ def test_toy_net_tap_shapes():
 
 
 def test_float32_cache_equals_direct_extraction(dataset):
-    extractor = sppe_extractor(ToyFeatureNet(scale=4))
+    extractor = frozen_extractor(ToyFeatureNet(scale=4))
     cache = FeatureCache.build(dataset, extractor, device="cpu", batch_size=3, num_workers=0)
     ids = torch.tensor([4, 0, dataset.num_persons - 1, 4])
     expected = direct(dataset, extractor, ids)
@@ -45,7 +47,7 @@ def test_float32_cache_equals_direct_extraction(dataset):
 
 
 def test_float16_cache_error_is_bounded(dataset):
-    extractor = sppe_extractor(ToyFeatureNet(scale=4))
+    extractor = frozen_extractor(ToyFeatureNet(scale=4))
     cache = FeatureCache.build(dataset, extractor, device="cpu", dtype="float16", batch_size=4, num_workers=0)
     ids = torch.arange(dataset.num_persons)
     for g, e in zip(cache.fetch(ids, "cpu"), direct(dataset, extractor, ids)):
@@ -87,12 +89,15 @@ def test_bad_options():
 
 
 def test_random_fastpose_depends_only_on_its_seed():
-    from opec.engine.features import build_feature_net
+    from opec.registry import FEATURE_NETS, build
 
-    a = build_feature_net(dict(type="FastPose", weights=None, seed=3), "cpu").state_dict()
+    def fastpose(seed):
+        return build(FEATURE_NETS, dict(type="FastPose", weights=None, seed=seed), "model.feature_net").state_dict()
+
+    a = fastpose(3)
     torch.rand(100)  # other use of the global generator in between must not matter
-    b = build_feature_net(dict(type="FastPose", weights=None, seed=3), "cpu").state_dict()
-    c = build_feature_net(dict(type="FastPose", weights=None, seed=4), "cpu").state_dict()
+    b = fastpose(3)
+    c = fastpose(4)
     key = next(k for k in a if k.endswith("conv1.weight"))
     assert all(torch.equal(a[k], b[k]) for k in a) and not torch.equal(a[key], c[key])
 
@@ -104,7 +109,7 @@ def test_disk_cache_refuses_when_the_disk_is_too_small(dataset, tmp_path, monkey
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10, 10, 1000))
     with pytest.raises(OSError, match=r"feature cache needs .* GiB .*float16"):
-        FeatureCache.build(dataset, sppe_extractor(ToyFeatureNet(scale=4)), device="cpu", storage="disk",
+        FeatureCache.build(dataset, frozen_extractor(ToyFeatureNet(scale=4)), device="cpu", storage="disk",
                            path=tmp_path / "c" / "train", fingerprint={}, num_workers=0)
 
 
@@ -120,20 +125,21 @@ class _FakeFastPose(torch.nn.Module):
 
     def forward(self, x):
         tap0 = torch.relu(self.stem(torch.nn.functional.avg_pool2d(x, 64)))
-        tap1 = self.duc1(tap0)
-        return type("Out", (), {"features": [tap0, tap1, self.duc2(tap1)]})()
+        return type("Out", (), {"features": self.expand_taps([tap0])})()
+
+    def expand_taps(self, taps):
+        tap1 = self.duc1(taps[0])
+        return [taps[0], tap1, self.duc2(tap1)]
 
 
-def test_first_tap_cache_recomputes_the_duc_layers(dataset):
-    from opec.engine.features import duc_expander
-
+def test_first_tap_cache_recomputes_the_duc_layers(dataset, tmp_path):
     net = _FakeFastPose()
-    extractor = sppe_extractor(net)
+    extractor = frozen_extractor(net)
     cache = FeatureCache.build(dataset, extractor, device="cpu", batch_size=4, num_workers=0,
-                               expand=duc_expander(net))
+                               expand=net.expand_taps)
     assert len(cache.taps) == 1  # only tap 0 is stored
     ids = torch.tensor([3, 1])
     for g, e in zip(cache.fetch(ids, "cpu"), direct(dataset, extractor, ids)):
         torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match="taps='first' needs the FastPose"):
-        duc_expander(ToyFeatureNet())
+    with pytest.raises(ValueError, match="taps='first' needs a feature network with expand_taps"):
+        CachedFeatures(ToyFeatureNet(), "cpu", tmp_path, identity={}, taps="first")

@@ -9,6 +9,7 @@ from opec.config import load_config
 from opec.engine import checkpoint as ckpt
 from opec.engine.trainer import Trainer
 from opec.evaluation.protocol import read_map_file
+from tests.toy_feature_net import ToyFeatureNet
 
 
 def train_losses(work_dir):
@@ -97,14 +98,13 @@ def test_fresh_run_truncates_an_old_map_file(tiny_data, tmp_path, make_config):
     assert [h[0] for h in read_map_file(tmp_path / "w" / "mAP.txt")] == [0]
 
 
-def test_alpha_variant_trains_and_evaluates(tiny_data, tmp_path, make_config):
-    cfg = make_config(tmp_path, tiny_data, sppe="dict(type='ToyFeatureNet', scale=4, seed=0, fine_tune=True)")
+def test_alpha_variant_trains_and_evaluates(tiny_data, tmp_path, make_config, model_source):
+    cfg = make_config(tmp_path, tiny_data, model=model_source(fine_tune=True))
     history = run(cfg, tmp_path / "w", epochs=1)
     assert len(history) == 1 and 0.0 <= history[0][1] <= 1.0
     state = torch.load(tmp_path / "w" / "0.pth", weights_only=True)
     sppe_keys = [k for k in state if k.startswith("generator.model.pyranet.")]
     assert sppe_keys
-    from opec.engine.features import ToyFeatureNet
     start = ToyFeatureNet(scale=4, seed=0).state_dict()
     assert any(not torch.equal(state["generator.model.pyranet." + k], v) for k, v in start.items())
 
@@ -132,21 +132,20 @@ def test_checkpoints_in_the_original_layout_evaluate_the_same(tiny_data, tmp_pat
     assert f"AP {history[0][1]:.4f} (without best match)  {history[0][2]:.4f} (best match)" in out
 
 
-def test_alpha_checkpoint_in_the_original_layout_loads(tiny_data, tmp_path, make_config):
-    from opec.engine.trainer import build_model, load_model_weights
+def test_alpha_checkpoint_in_the_original_layout_loads(tiny_data, tmp_path, make_config, model_source):
+    from opec.refiner import build_model
     from opec.refiner.checkpoint import new_to_original_key
 
-    cfg = load_config(make_config(tmp_path, tiny_data,
-                                  sppe="dict(type='ToyFeatureNet', scale=4, seed=0, fine_tune=True)"))
-    trained = build_model(cfg, "cpu")
+    cfg = load_config(make_config(tmp_path, tiny_data, model=model_source(fine_tune=True)))
+    trained = build_model(cfg.model)
     with torch.no_grad():
         for p in trained.parameters():
             p.add_(torch.randn_like(p))
     state = trained.state_dict()
     original = {(k if k.startswith("generator.") else new_to_original_key(k[len("refiner."):])): v
                 for k, v in state.items()}
-    fresh = build_model(cfg, "cpu")
-    load_model_weights(fresh, original)
+    fresh = build_model(cfg.model)
+    fresh.load_checkpoint(original)
     assert all(torch.equal(v, fresh.state_dict()[k]) for k, v in state.items())
 
 
@@ -169,10 +168,9 @@ def test_unreachable_visdom_warns_and_training_goes_on(tiny_data, tmp_path, make
     assert [h[0] for h in history] == [0]
 
 
-def test_fc_head_trains_on_full_size_taps(tiny_data, tmp_path, make_config):
+def test_fc_head_trains_on_full_size_taps(tiny_data, tmp_path, make_config, model_source):
     cfg = make_config(tmp_path, tiny_data,
-                      model="dict(type='OPECNet', point_head='fc', num_joints=12, hid_dim=128)",
-                      sppe="dict(type='ToyFeatureNet', scale=1, seed=0, fine_tune=False)")
+                      model=model_source("dict(type='ToyFeatureNet', scale=1, seed=0)", point_head="fc"))
     history = run(cfg, tmp_path / "w", epochs=1)
     assert len(history) == 1
     assert any(k.startswith("FC") or "fc" in k.lower() for k in torch.load(tmp_path / "w" / "0.pth", weights_only=True))

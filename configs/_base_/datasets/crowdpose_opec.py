@@ -48,5 +48,3 @@ test_data = dict(
     batch_size=60,  # persons per evaluation batch
     num_workers=4,
 )
-# The frozen feature extractor: AlphaPose FastPose with the official duc_se.pth weights.
-sppe = dict(type='FastPose', weights='weights/sppe/duc_se.pth', fine_tune=False)
