@@ -54,14 +54,14 @@ def _sync(device):
 
 def write_config(folder: Path, data: Path, head: str, cache: str, batch: int, workers: int) -> Path:
     text = f"""
-model = dict(type='OPECNet', point_head='{head}', num_joints=12, hid_dim=128)
+model = dict(type='TopDownRefiner', feature_net=dict(type='FastPose', weights=None),
+             refiner=dict(type='OPECNet', point_head='{head}', num_joints=12, hid_dim=128), fine_tune=False)
 train_data = dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', type='crowd_pose',
                   img_dir='{data}/images')], batch_images={batch}, num_workers={workers})
 test_data = dict(pred_json='{data}/test_process_datasets/test_compute_map++.json',
                  best_json='{data}/test_process_datasets/pred_test_best_match.json',
                  target_json='{data}/test_process_datasets/crowdpose_test.json',
                  img_dir='{data}/images', dataset='crowdpose', batch_size=60, num_workers={workers})
-sppe = dict(type='FastPose', weights=None, fine_tune=False)
 schedule = dict(epochs=2, lr=1e-3, clip_grad_norm=1.0, lr_schedule=dict(warmup_lr=1e-5, warmup_epochs=1, min_lr=1e-5))
 seed = 0
 amp = False

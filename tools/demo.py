@@ -152,10 +152,10 @@ def run(args) -> int:
 def _process(args, kind, items, frames) -> int:
     from tqdm import tqdm
 
-    from opec.apis.pipeline import build_pipeline
+    from opec.apis.pipeline import build_pipeline, original_stages
 
-    pipeline = build_pipeline(args.config, yolo_weights=args.yolo_weights, yolo_cfg=args.yolo_cfg,
-                              inp_dim=args.inp_dim, sppe_weights=args.sppe_weights,
+    detector, pose_net = original_stages(args.yolo_weights, args.yolo_cfg, args.inp_dim, args.sppe_weights)
+    pipeline = build_pipeline(args.config, detector=detector, pose_net=pose_net,
                               checkpoint=args.checkpoint, refine=not args.no_refine,
                               device=args.device, output_format=args.format,
                               sppe_batch=args.sppe_batch)

@@ -102,11 +102,10 @@ def main(argv=None) -> int:
         else:
             from tqdm import tqdm
 
-            from opec.apis.pipeline import build_pipeline
+            from opec.apis.pipeline import build_pipeline, original_stages
 
-            pipeline = build_pipeline(yolo_weights=args.yolo_weights, yolo_cfg=args.yolo_cfg,
-                                      inp_dim=args.inp_dim, sppe_weights=args.sppe_weights,
-                                      refine=False, device=args.device)
+            detector, pose_net = original_stages(args.yolo_weights, args.yolo_cfg, args.inp_dim, args.sppe_weights)
+            pipeline = build_pipeline(detector=detector, pose_net=pose_net, refine=False, device=args.device)
             detections = detections_from_pipeline(
                 pipeline, gt, args.images,
                 progress=lambda it: tqdm(it, desc="images", disable=not sys.stderr.isatty()))

@@ -1,11 +1,12 @@
 """The whole top-down system on one image: YOLOv3 -> AlphaPose crops -> FastPose -> heatmap decoding
 -> pose NMS -> OPEC-Net refinement of each person -> CrowdPose-14 or COCO-17 poses.
 
-Refinement follows the original test protocol (opec_spec §11.1, §13): each pose-NMS person is
+Refinement follows the original test protocol (docs/inference.md): each pose-NMS person is
 cropped again with ``crop_large`` on its crop box (the AlphaPose-enlarged detector box the pose
-came from), the frozen SPPE gives the three feature taps, the 12 body joints (COCO 5..16) are
-normalised to that box, refined, mapped back to image pixels, and only joints whose SPPE score is
-below 0.2 take the refined coordinates. Scores are never changed.
+came from), the model's feature network gives the three feature taps (when it is the pose network
+itself, the taps of the first pass are reused), the 12 body joints (COCO 5..16) are normalised to
+that box, refined, mapped back to image pixels, and only joints whose SPPE score is below 0.2 take
+the refined coordinates. Scores are never changed.
 
 Output joints: COCO-17 = the SPPE's 17 joints with the 12 body joints replaced by the refined
 ones. CrowdPose-14 = the 12 refined body joints, then two joints the SPPE does not predict, made
@@ -17,18 +18,27 @@ All coordinates are image pixels; boxes are corner format (x1, y1, x2, y2).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from opec.data.crop import alphapose_crop, crop_large, denormalize_from_box, normalize_to_box
+from opec.detection.detector import DEFAULT_WEIGHTS as DEFAULT_YOLO_WEIGHTS
 from opec.evaluation.protocol import replace_low_confidence
 from opec.keypoints import COCO17, TO_OPEC12
+from opec.registry import DETECTORS, FEATURE_NETS, build
+from opec.sppe.weights import DEFAULT_SPPE_WEIGHTS
 
 OUTPUT_FORMATS = ("crowdpose", "coco")
-# opec_spec §11.1 step 3f: joints with an SPPE score below this take the refined coordinates.
-REFINE_SCORE_THRESHOLD = 0.2
+# The stages of the original system; a config's ``detector`` / ``pose_net`` fields replace them.
+DEFAULT_DETECTOR = dict(type="YOLOv3", weights=str(DEFAULT_YOLO_WEIGHTS), inp_dim=608)
+# frozen inference: BatchNorm folded, fused oneDNN convolutions
+DEFAULT_POSE_NET = dict(type="FastPose", weights=str(DEFAULT_SPPE_WEIGHTS), fuse=True)
+# The refiner's default model when no config is given: the attention / soft-argmax variant.
+DEFAULT_MODEL = dict(type="TopDownRefiner", feature_net=dict(type="FastPose"),
+                     refiner=dict(type="OPECNet", point_head="integral"), fine_tune=False)
 # AlphaPose's ``posebatch``: crops per SPPE forward.
 SPPE_BATCH = 80
 # Head top = face centre + HEAD_EXTENSION * (face centre - neck) (see module docstring).
@@ -69,14 +79,16 @@ class TopDownPipeline:
 
     Args:
         detector: an object with ``detect(list of BGR images) -> [(boxes (K,4), scores (K,))]``
-            (``opec.detection.YOLODetector``); may be None when boxes are always given.
-        sppe: ``opec.sppe.FastPose`` (eval mode; frozen).
-        refiner: an OPEC-Net module (``opec.refiner``) or None for the AlphaPose poses alone.
-        device: torch device for the SPPE and the refiner.
+            (a ``DETECTORS`` part, e.g. ``opec.detection.YOLODetector``); may be None when boxes
+            are always given.
+        pose_net: the network whose heatmaps give the initial poses (a ``FEATURE_NETS`` part,
+            FastPose; eval mode, frozen).
+        model: the refinement model (``opec.refiner.TopDownRefiner``) or None for the initial
+            poses alone. When its frozen feature network *is* ``pose_net``, the taps of the pose
+            pass are reused; a fine-tuned one (the "Alpha" checkpoints) runs on the crops itself.
+        device: torch device for the networks.
         output_format: 'crowdpose' (14 joints) or 'coco' (17 joints).
-        sppe_batch: crops per SPPE forward (AlphaPose's ``posebatch``).
-        refiner_sppe: the SPPE whose taps feed the refiner when it is not ``sppe`` (the
-            fine-tuned SPPE of an "Alpha" checkpoint, opec_spec §7.11); None = ``sppe``.
+        sppe_batch: crops per network forward (AlphaPose's ``posebatch``).
 
     Calling the pipeline on a BGR uint8 image (H, W, 3) returns one dict per person, in pose-NMS
     order: ``keypoints`` (J, 3) float32 x, y, score (refined), ``initial_keypoints`` (J, 3)
@@ -84,15 +96,15 @@ class TopDownPipeline:
     ``detection_box`` (4,) the detector box it came from.
     """
 
-    def __init__(self, detector, sppe, refiner=None, device="cpu", output_format="crowdpose",
-                 sppe_batch: int = SPPE_BATCH, refiner_sppe=None):
+    def __init__(self, detector, pose_net, model=None, device="cpu", output_format="crowdpose",
+                 sppe_batch: int = SPPE_BATCH):
         if output_format not in OUTPUT_FORMATS:
             raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, not {output_format!r}")
         self.device = torch.device(device)
         self.detector = detector
-        self.sppe = sppe.to(self.device).eval()
-        self.refiner = None if refiner is None else refiner.to(self.device).eval()
-        self.refiner_sppe = None if refiner_sppe is None else refiner_sppe.to(self.device).eval()
+        self.pose_net = pose_net.to(self.device).eval()
+        self.model = None if model is None else model.to(self.device).eval()
+        self.reuse_taps = model is not None and not model.fine_tune and model.feature_net is pose_net
         self.output_format = output_format
         self.sppe_batch = sppe_batch
 
@@ -106,8 +118,7 @@ class TopDownPipeline:
         detections = self._detections(images, boxes, box_scores)
         out = []
         for image, det in zip(images, detections):
-            reuse = self.refiner is not None and self.refiner_sppe is None
-            persons, features = self._initial(image, *det, keep_features=reuse)
+            persons, features = self._initial(image, *det, keep_features=self.reuse_taps)
             out.append(self._finish(image, persons, features))
         return out
 
@@ -139,7 +150,7 @@ class TopDownPipeline:
         inps, pt1, pt2 = alphapose_crop(image, boxes)
         heatmaps, taps = [], []
         for i in range(0, len(inps), self.sppe_batch):
-            output = self.sppe(inps[i:i + self.sppe_batch].to(self.device))
+            output = self.pose_net(inps[i:i + self.sppe_batch].to(self.device))
             heatmaps.append(output.heatmaps.float().cpu())
             if keep_features:
                 taps.append(output.features)
@@ -167,11 +178,11 @@ class TopDownPipeline:
         """Refined 12 body joints (P, 12, 3) in image pixels (protocol applied; scores unchanged).
 
         keypoints17 (P, 17, 3) SPPE joints (image px); crop_boxes (P, 4) the boxes their crops
-        came from; features: the SPPE taps of those crops ([(P, 512, 20, 16), (P, 256, 40, 32),
-        (P, 128, 80, 64)] for 320x256 crops), computed from ``crop_large`` when None.
+        came from; features: the taps of those crops (FastPose: [(P, 512, 20, 16), (P, 256, 40, 32),
+        (P, 128, 80, 64)] for 320x256 crops), computed from ``crop_large`` crops when None.
         """
         body = keypoints17[:, _BODY].astype(np.float64)
-        if self.refiner is None or len(body) == 0:
+        if self.model is None or len(body) == 0:
             return body.astype(np.float32)
         crop_boxes = torch.as_tensor(np.asarray(crop_boxes, dtype=np.float32).reshape(-1, 4))
         pt1, pt2 = crop_boxes[:, :2], crop_boxes[:, 2:]
@@ -180,15 +191,16 @@ class TopDownPipeline:
         joints = torch.from_numpy(normalize_to_box(body, frame[:, :2], frame[:, 2:]).astype(np.float32))
         refined = []
         for i in range(0, len(body), self.sppe_batch):
-            if features is None:
-                crops = crop_large(image, crop_boxes[i:i + self.sppe_batch])[0].to(self.device)
-                taps = (self.sppe if self.refiner_sppe is None else self.refiner_sppe)(crops).features
+            if features is not None:
+                inputs = [t[i:i + self.sppe_batch] for t in features]
             else:
-                taps = [t[i:i + self.sppe_batch] for t in features]
-            output = self.refiner(joints[i:i + self.sppe_batch].to(self.device), taps)
+                inputs = crop_large(image, crop_boxes[i:i + self.sppe_batch])[0].to(self.device)
+                if not self.model.fine_tune:
+                    inputs = list(self.model.feature_net(inputs).features)
+            output = self.model(joints[i:i + self.sppe_batch].to(self.device), inputs)
             refined.append(output.stages[-1].float().cpu())       # last GCN stage, box frame
         refined_xy = denormalize_from_box(torch.cat(refined), pt1, pt2).numpy().astype(np.float64)
-        return replace_low_confidence(body, refined_xy, REFINE_SCORE_THRESHOLD).astype(np.float32)
+        return replace_low_confidence(body, refined_xy).astype(np.float32)
 
     def _finish(self, image, persons: list[dict], features) -> list[dict]:
         if not persons:
@@ -210,56 +222,54 @@ def require_file(path, what: str) -> Path:
     return path
 
 
-def build_pipeline(config=None, *, yolo_weights="weights/yolo/yolov3-spp.weights", yolo_cfg=None,
-                   inp_dim: int = 608, sppe_weights="weights/sppe/duc_se.pth", checkpoint=None,
-                   refine: bool = True, device="cpu", output_format="crowdpose",
+def original_stages(yolo_weights, yolo_cfg, inp_dim: int, sppe_weights) -> tuple[dict, dict]:
+    """The original system's detector and pose network with the given files (the command-line
+    tools' ``--yolo-weights``, ``--yolo-cfg`` (None: the packaged cfg), ``--inp-dim``, ``--sppe-weights``)."""
+    detector = dict(DEFAULT_DETECTOR, weights=yolo_weights, inp_dim=inp_dim)
+    if yolo_cfg is not None:
+        detector["cfg_path"] = yolo_cfg
+    return detector, dict(DEFAULT_POSE_NET, weights=sppe_weights)
+
+
+def build_pipeline(config=None, *, detector: Mapping | None = None, pose_net: Mapping | None = None,
+                   checkpoint=None, refine: bool = True, device="cpu", output_format="crowdpose",
                    sppe_batch: int = SPPE_BATCH) -> TopDownPipeline:
-    """A :class:`TopDownPipeline` from weight files.
+    """A :class:`TopDownPipeline` from configs and weight files.
 
-    ``config``: a config path or Config whose ``model`` dict describes the refiner (default: the
-    attention/integral variant); with ``sppe.fine_tune`` true (the "Alpha" configs) the checkpoint
-    also holds a fine-tuned SPPE, which then gives the refiner its features while ``duc_se.pth``
-    still gives the initial poses. ``checkpoint``: the refiner's weights (original or this
-    project's key names), required when ``refine``. Every weight file is checked first, so a
-    missing one fails before anything is built, with a message naming the file.
+    ``config``: a config path or Config. Its ``model`` describes the refinement model (default:
+    :data:`DEFAULT_MODEL`); its optional ``detector`` / ``pose_net`` fields the other stages.
+    ``detector`` / ``pose_net`` arguments (config dicts) override those; the defaults are the
+    original system's (:data:`DEFAULT_DETECTOR`, :data:`DEFAULT_POSE_NET`). A frozen feature network
+    of the pose network's type *is* the pose network (its weights, its taps reused); a fine-tuned
+    one (the "Alpha" configs) comes from ``checkpoint``, which holds the refiner's weights and is
+    required when ``refine``. Every weight file is checked first, so a missing one fails before
+    anything is built, with a message naming the file.
     """
-    from opec.detection import DEFAULT_CFG, YOLODetector
-    from opec.sppe import build_sppe
+    from opec.refiner import build_model
 
-    yolo_weights = require_file(yolo_weights, "YOLOv3 weights")
-    sppe_weights = require_file(sppe_weights, "SPPE weights (duc_se.pth)")
+    if isinstance(config, (str, Path)):
+        from opec.config import load_config
+
+        config = load_config(config)
+    config = config or {}
+    detector_cfg = dict(detector or config.get("detector") or DEFAULT_DETECTOR)
+    pose_cfg = dict(pose_net or config.get("pose_net") or DEFAULT_POSE_NET)
+    model_cfg = dict(config.get("model") or DEFAULT_MODEL)
+    shared = not model_cfg.get("fine_tune", False) and dict(model_cfg["feature_net"]).get("type") == pose_cfg.get("type")
+    for stage, what in ((detector_cfg, "detector weights"), (pose_cfg, "pose network weights")):
+        if stage.get("weights") is not None:
+            require_file(stage["weights"], what)
     if refine:
         if checkpoint is None:
             raise ValueError("refinement needs an OPEC-Net checkpoint (or refine=False)")
         checkpoint = require_file(checkpoint, "OPEC-Net checkpoint")
-    detector = YOLODetector(cfg_path=yolo_cfg or DEFAULT_CFG, weights=yolo_weights, inp_dim=inp_dim,
-                            device=device)
-    sppe = build_sppe(weights=str(sppe_weights), device=device, fuse=True)  # frozen: BN folded, fused oneDNN convs
-    refiner, refiner_sppe = build_refiner_from(config, checkpoint) if refine else (None, None)
-    return TopDownPipeline(detector, sppe, refiner, device=device, output_format=output_format,
-                           sppe_batch=sppe_batch, refiner_sppe=refiner_sppe)
-
-
-def build_refiner_from(config, checkpoint):
-    """(refiner, fine-tuned SPPE or None) of ``config`` (path, Config or None = default model) with
-    ``checkpoint`` loaded."""
-    from opec.refiner import build_refiner, load_refiner_checkpoint
-
-    model_cfg, alpha = dict(type="OPECNet", point_head="integral"), False
-    if config is not None:
-        if isinstance(config, (str, Path)):
-            from opec.config import load_config
-
-            config = load_config(config)
-        model_cfg = dict(config["model"])
-        alpha = bool(config.get("sppe", {}).get("fine_tune", False))
-    refiner = build_refiner(model_cfg)
-    if not alpha:
-        load_refiner_checkpoint(refiner, str(checkpoint))
-        return refiner, None
-    from opec.refiner.alpha import AlphaOPECNet, load_alpha_checkpoint
-    from opec.sppe import build_sppe
-
-    model = AlphaOPECNet(refiner, build_sppe(None))
-    load_alpha_checkpoint(model, str(checkpoint))
-    return model.refiner, model.sppe
+        if not shared and dict(model_cfg["feature_net"]).get("weights") is not None:
+            require_file(model_cfg["feature_net"]["weights"], "feature network weights")
+    detector_net = build(DETECTORS, detector_cfg, "detector", device=device)
+    pose = build(FEATURE_NETS, pose_cfg, "pose_net")
+    model = None
+    if refine:
+        model = build_model(model_cfg, feature_net=pose if shared else None)
+        model.load_checkpoint(str(checkpoint))
+    return TopDownPipeline(detector_net, pose, model, device=device, output_format=output_format,
+                           sppe_batch=sppe_batch)

@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from opec.registry import DETECTORS
+
 from .darknet import Darknet
 from .postprocess import dynamic_write_results, map_to_image
 from .preprocess import check_image, letterbox
@@ -15,6 +17,7 @@ DEFAULT_CFG = Path(__file__).with_name("yolov3-spp.cfg")
 DEFAULT_WEIGHTS = Path("weights/yolo/yolov3-spp.weights")
 
 
+@DETECTORS.register_module(name="YOLOv3")
 class YOLODetector:
     """Person boxes from BGR images, as AlphaPose's detection stage.
 

@@ -44,7 +44,7 @@ class TopDownRefiner(nn.Module):
     Args:
         feature_net: config dict of a ``FEATURE_NETS`` part (``type='FastPose'``, ...), or a built
             module (the inference pipeline passes the SPPE it already runs).
-        refiner: config dict of a ``REFINERS`` part (``type='OPECNet'``, ...).
+        refiner: config dict of a ``REFINERS`` part (``type='OPECNet'``, ...), or a built module.
         fine_tune: train the feature network with the refiner (see the module docstring).
 
     ``forward(joints (B, J, 3) box-normalised x̂, ŷ, score, inputs)`` -> ``RefinerOutput``, where
@@ -52,12 +52,12 @@ class TopDownRefiner(nn.Module):
     frozen, the crops (B, 3, H, W) when fine-tuned.
     """
 
-    def __init__(self, feature_net: Mapping | nn.Module, refiner: Mapping, fine_tune: bool = False):
+    def __init__(self, feature_net: Mapping | nn.Module, refiner: Mapping | nn.Module, fine_tune: bool = False):
         super().__init__()
         self.fine_tune = bool(fine_tune)
         # The refiner first: its initialisation draws from the global generator before the
         # feature network's does, so a seed gives the weights it gave before this class existed.
-        self.refiner = build(REFINERS, refiner, "model.refiner")
+        self.refiner = refiner if isinstance(refiner, nn.Module) else build(REFINERS, refiner, "model.refiner")
         net = feature_net if isinstance(feature_net, nn.Module) else build(
             FEATURE_NETS, feature_net, "model.feature_net")
         if self.fine_tune:

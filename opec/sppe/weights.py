@@ -74,12 +74,13 @@ def build_sppe(weights=None, device="cpu", num_classes: int = 33, fuse: bool = F
 
 
 @FEATURE_NETS.register_module(name="FastPose")
-def fastpose_feature_net(weights=None, seed: int = 0) -> FastPose:
-    """FastPose as the refiner's feature network (``model.feature_net=dict(type='FastPose', ...)``):
-    ``weights`` a duc_se.pth path, or None for random weights drawn from their own ``seed`` -- so
-    that training and testing build the same network whatever used the global generator before."""
+def fastpose_feature_net(weights=None, seed: int = 0, fuse: bool = False) -> FastPose:
+    """FastPose as a feature network (``dict(type='FastPose', ...)``): ``weights`` a duc_se.pth path,
+    or None for random weights drawn from their own ``seed`` -- so that training and testing build
+    the same network whatever used the global generator before; ``fuse`` as :func:`build_sppe`
+    (frozen inference only)."""
     if weights is not None:
-        return build_sppe(weights=weights)
+        return build_sppe(weights=weights, fuse=fuse)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
-        return build_sppe(weights=None)
+        return build_sppe(weights=None, fuse=fuse)

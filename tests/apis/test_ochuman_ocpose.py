@@ -115,7 +115,7 @@ def test_ochuman_config_end_to_end_with_tools_test(eval_cases_dir, fixtures_dir,
         f"test_data = dict(pred_json={str(out / 'test_ochuman_val.json')!r}, "
         f"best_json={str(out / 'best_match_ochuman_val.json')!r}, target_json={str(root / case['gt'])!r}, "
         f"img_dir={str(fixtures_dir / 'ochuman')!r}, num_workers=0)\n"
-        f"sppe = dict(weights={str(sppe)!r})\nfeature_cache = None\n")
+        f"model = dict(feature_net=dict(weights={str(sppe)!r}))\nfeature_cache = None\n")
     test_cli = importlib.util.spec_from_file_location("test_cli", REPO_ROOT / "tools" / "test.py")
     module = importlib.util.module_from_spec(test_cli)
     test_cli.loader.exec_module(module)

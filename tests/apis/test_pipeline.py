@@ -11,7 +11,7 @@ import torch
 
 from opec.apis.pipeline import TopDownPipeline, head_and_neck, to_output_format
 from opec.data.crop import alphapose_crop, crop_large
-from opec.refiner import build_refiner
+from opec.refiner import TopDownRefiner, build_refiner
 
 torch.set_num_threads(2)
 _spec = importlib.util.spec_from_file_location("weight_files", Path(__file__).with_name("weight_files.py"))
@@ -30,6 +30,11 @@ def image(fixtures_dir):
 def refiner():
     torch.manual_seed(0)
     return build_refiner(dict(type="OPECNet", point_head="integral")).eval()
+
+
+def with_refiner(pose_net, refiner, **kwargs) -> TopDownPipeline:
+    """A pipeline whose refiner reads the taps of ``pose_net`` (frozen, shared: taps reused)."""
+    return TopDownPipeline(None, pose_net, TopDownRefiner(pose_net, refiner), **kwargs)
 
 
 BOXES = np.array([[280.0, 45.0, 500.0, 390.0], [50.0, 60.0, 200.0, 300.0]], dtype=np.float32)
@@ -75,7 +80,7 @@ def _normalise(xy, box):
 
 @pytest.mark.parametrize("output_format", ["crowdpose", "coco"])
 def test_refinement_protocol_with_given_boxes(image, refiner, output_format):
-    pipeline = TopDownPipeline(None, DesignedSPPE(), refiner, output_format=output_format)
+    pipeline = with_refiner(DesignedSPPE(), refiner, output_format=output_format)
     persons = pipeline(image, boxes=BOXES, box_scores=np.array([0.9, 0.8]))
     initial = pipeline.estimate_initial(image, boxes=BOXES, box_scores=np.array([0.9, 0.8]))
     assert len(persons) == len(initial) >= 1
@@ -114,7 +119,7 @@ def test_without_refiner_output_is_the_sppe_pose(image):
 
 
 def test_no_boxes_gives_no_persons(image, refiner):
-    pipeline = TopDownPipeline(None, DesignedSPPE(), refiner)
+    pipeline = with_refiner(DesignedSPPE(), refiner)
     assert pipeline(image, boxes=np.zeros((0, 4))) == []
 
 
@@ -129,7 +134,7 @@ def test_real_fastpose_one_crop(image, refiner):
         sppe.conv_out.weight.zero_()
         sppe.conv_out.bias.zero_()
         sppe.conv_out.bias[:17] = SCORES
-    pipeline = TopDownPipeline(None, sppe, refiner, output_format="crowdpose")
+    pipeline = with_refiner(sppe, refiner, output_format="crowdpose")
     persons = pipeline(image, boxes=BOXES[:1], box_scores=np.array([0.9]))
     assert len(persons) == 1
     kp = persons[0]["keypoints"]
@@ -147,10 +152,11 @@ class ScaledSPPE(DesignedSPPE):
         return out._replace(features=[2 * t for t in out.features])
 
 
-def test_refiner_sppe_gives_the_refiner_its_features(image, refiner):
+def test_fine_tuned_feature_net_gives_the_refiner_its_features(image, refiner):
     boxes = BOXES[:1]
-    plain = TopDownPipeline(None, DesignedSPPE(), refiner, output_format="coco")
-    alpha = TopDownPipeline(None, DesignedSPPE(), refiner, output_format="coco", refiner_sppe=ScaledSPPE())
+    plain = with_refiner(DesignedSPPE(), refiner, output_format="coco")
+    alpha = TopDownPipeline(None, DesignedSPPE(), TopDownRefiner(ScaledSPPE(), refiner, fine_tune=True),
+                            output_format="coco")
     person = alpha(image, boxes=boxes)[0]
     initial = plain.estimate_initial(image, boxes=boxes)[0]
     assert np.array_equal(person["initial_keypoints"], initial["keypoints"])  # poses from `sppe`
@@ -168,19 +174,23 @@ def test_refiner_sppe_gives_the_refiner_its_features(image, refiner):
 
 
 @pytest.mark.slow
-def test_alpha_config_checkpoint_builds_a_refiner_sppe(tmp_path):
-    from opec.apis.pipeline import build_refiner_from
-    from opec.refiner.alpha import AlphaOPECNet
+def test_alpha_config_checkpoint_builds_the_fine_tuned_feature_net(tmp_path):
+    from opec.apis.pipeline import build_pipeline
     from opec.sppe import FastPose
+    from tests.apis.weight_files import write_tiny_yolo, write_sppe
 
     torch.manual_seed(0)
-    model = AlphaOPECNet(build_refiner(dict(type="OPECNet", point_head="integral")), FastPose())
-    torch.save(model.state_dict(), tmp_path / "alpha.pth")
+    model = TopDownRefiner(FastPose(), dict(type="OPECNet", point_head="integral"), fine_tune=True)
+    torch.save(model.checkpoint_state(), tmp_path / "alpha.pth")
     config = tmp_path / "alpha_cfg.py"
-    config.write_text("model = dict(type='OPECNet', point_head='integral')\nsppe = dict(fine_tune=True)\n")
-    refiner_module, sppe = build_refiner_from(config, tmp_path / "alpha.pth")
-    assert sppe is not None
-    for key, value in model.sppe.state_dict().items():
-        assert torch.equal(sppe.state_dict()[key], value)
-    for key, value in model.refiner.state_dict().items():
-        assert torch.equal(refiner_module.state_dict()[key], value)
+    config.write_text("model = dict(type='TopDownRefiner', feature_net=dict(type='FastPose'), "
+                      "refiner=dict(type='OPECNet', point_head='integral'), fine_tune=True)\n")
+    yolo_cfg, yolo_weights = write_tiny_yolo(tmp_path)
+    pipeline = build_pipeline(config, detector=dict(type="YOLOv3", cfg_path=str(yolo_cfg), weights=str(yolo_weights),
+                                                    inp_dim=64),
+                              pose_net=dict(type="FastPose", weights=str(write_sppe(tmp_path / "duc_se.pth"))),
+                              checkpoint=tmp_path / "alpha.pth")
+    assert pipeline.model.fine_tune and not pipeline.reuse_taps
+    assert pipeline.model.feature_net is not pipeline.pose_net
+    for key, value in model.state_dict().items():
+        assert torch.equal(pipeline.model.state_dict()[key], value)
