@@ -26,7 +26,8 @@ import torch
 
 from opec.detection.darknet import Shortcut
 from opec.detection import DEFAULT_CFG, Darknet, YOLODetector, load_darknet_weights, save_darknet_weights
-from opec.runtime import add_system_malloc_flag, configure_malloc
+
+from common import add_system_malloc_flag, configure_malloc  # benchmarks/common.py
 
 
 def conv_flops(cfg_path: Path, inp_dim: int) -> int:

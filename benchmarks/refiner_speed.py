@@ -25,7 +25,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from opec.refiner import OPECNet, opec_loss
-from opec.runtime import add_system_malloc_flag, configure_malloc
+
+from common import add_system_malloc_flag, configure_malloc  # benchmarks/common.py
 
 VARIANTS = {"fc": "fc", "attention": "integral"}
 

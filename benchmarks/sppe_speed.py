@@ -35,7 +35,8 @@ from torch import nn
 
 from opec.data.crop import INPUT_HEIGHT, INPUT_WIDTH, RGB_MEAN, alphapose_crop, enlarge_boxes
 from opec.sppe import build_sppe, compile_for_inference
-from opec.runtime import add_system_malloc_flag, configure_malloc
+
+from common import add_system_malloc_flag, configure_malloc  # benchmarks/common.py
 
 CEILING_SIZES = ((20, 16), (40, 32), (80, 64))
 

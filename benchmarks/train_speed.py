@@ -18,7 +18,6 @@ cache: the largest relative feature error and the loss difference it causes.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import tempfile
@@ -27,10 +26,9 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from opec.cli.make_demo_data import generate as generate_demo_data
 
-from opec.runtime import add_system_malloc_flag, configure_malloc  # noqa: E402
+from common import add_system_malloc_flag, configure_malloc  # benchmarks/common.py
 
 ORIGINAL_RATIO = {"fc": 0.017, "integral": 0.020}
 
@@ -121,12 +119,9 @@ def main(argv=None) -> int:
     malloc = configure_malloc(args.system_malloc)
     device = torch.device(args.device)
 
-    spec = importlib.util.spec_from_file_location("make_demo_data", REPO / "tools" / "make_demo_data.py")
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        demo.generate(tmp / "data", train_images=args.images, test_images=2, seed=0)
+        generate_demo_data(tmp / "data", train_images=args.images, test_images=2, seed=0)
         gflops = mm_gflops(device)
         print(f"device {device}, torch {torch.__version__}, malloc: {malloc}, threads {torch.get_num_threads()}: "
               f"4096^2 fp32 mm {gflops:.1f} GFLOP/s")

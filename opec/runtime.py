@@ -8,14 +8,13 @@ On a 2-core machine that costs a quarter to a half of the refiner's step time (t
 numbers in the speed issue). With mmap off and a high trim threshold, freed blocks stay in the heap
 and the next step reuses them without a single page fault.
 
-The entry points (``tools/train.py``, ``tools/test.py``, ``tools/demo.py``) call
-:func:`retain_freed_memory` once at start-up; the benchmarks do through :func:`configure_malloc`
-unless given ``--system-malloc``. It changes the whole process's allocator, so the
+The entry points (``opec/cli/train.py``, ``test.py``, ``demo.py``) call
+:func:`retain_freed_memory` once at start-up; the benchmarks do too unless given ``--system-malloc``
+(``benchmarks/common.py``). It changes the whole process's allocator, so the
 library itself never calls it on import.
 """
 from __future__ import annotations
 
-import argparse
 import ctypes
 import sys
 
@@ -46,16 +45,3 @@ def retain_freed_memory() -> bool:
     mallopt.restype = ctypes.c_int
     return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
 
-
-def add_system_malloc_flag(parser: argparse.ArgumentParser) -> None:
-    """The benchmarks' ``--system-malloc`` flag: measure with glibc's default instead."""
-    parser.add_argument("--system-malloc", action="store_true",
-                        help="leave glibc malloc as it is (default: retain_freed_memory(), as the tools do)")
-
-
-def configure_malloc(system_malloc: bool) -> str:
-    """Apply a benchmark's allocator choice; returns the label its report prints."""
-    if system_malloc:
-        return "glibc default"
-    retain_freed_memory()
-    return "freed memory retained"

@@ -52,11 +52,3 @@ def test_returns_false_off_linux(monkeypatch):
     monkeypatch.setattr(runtime.sys, "platform", "darwin")
     assert runtime.retain_freed_memory() is False
 
-
-def test_benchmark_malloc_choice(monkeypatch):
-    from opec import runtime
-
-    calls = []
-    monkeypatch.setattr(runtime, "retain_freed_memory", lambda: calls.append(1) or True)
-    assert runtime.configure_malloc(system_malloc=True) == "glibc default" and not calls
-    assert runtime.configure_malloc(system_malloc=False) == "freed memory retained" and calls == [1]

@@ -1,37 +1,8 @@
-#!/usr/bin/env python
 """Plot a training run's mAP.txt (AP without / with best match per epoch) as a PNG.
 
-    python tools/plot_map.py checkpoints/opec_gcn_crowdpose/mAP.txt --out map_curve.png
+Thin wrapper: the logic is opec/cli/plot_map.py, also installed as ``opec-plot-map``.
 """
-from __future__ import annotations
-
-import argparse
-import sys
-from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from opec.visualization.curves import plot_map_curve  # noqa: E402
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("map_txt", type=Path, help="mAP.txt written by training")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output PNG (default: map_curve.png next to mAP.txt)")
-    parser.add_argument("--title", default=None, help="plot title (default: the run folder)")
-    args = parser.parse_args(argv)
-    out = args.out or args.map_txt.with_name("map_curve.png")
-    try:
-        plot_map_curve(args.map_txt, out, title=args.title)
-    except (ValueError, OSError) as exc:  # EvaluationError is a ValueError
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"wrote {out}")
-    return 0
-
+from opec.cli.plot_map import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

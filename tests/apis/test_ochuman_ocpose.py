@@ -1,20 +1,19 @@
 """OCHuman and OCPose: configs, evaluation on the fixture against the official numbers, and the
 prepare_data round trip (processed test files score like the results they were made from)."""
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
 from opec.apis.matching import MatchingRule
+from opec.cli import prepare_data as prepare_data_cli
+from opec.cli import test as test_cli
 from opec.apis.prepare import load_keypoint_gt, restrict_gt
 from opec.config import load_config
 from opec.evaluation import KeypointEvaluator
+from tests.apis import weight_files
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("prepare_data_cli", REPO_ROOT / "tools" / "prepare_data.py")
-prepare_data_cli = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(prepare_data_cli)
 
 CONFIGS = {  # config -> (dataset, GT file name)
     "ochuman_val_opec_gcn": ("ochuman", "ochuman_coco_format_val_range_0.00_1.00.json"),
@@ -104,9 +103,6 @@ def test_ochuman_config_end_to_end_with_tools_test(eval_cases_dir, fixtures_dir,
     out = tmp_path / "processed"
     assert prepare_data_cli.main(["--gt", str(root / case["gt"]), "--results", str(root / case["results"]),
                                   "--out-dir", str(out), "--name", "ochuman_val"]) == 0
-    spec = importlib.util.spec_from_file_location("weight_files", REPO_ROOT / "tests" / "apis" / "weight_files.py")
-    weight_files = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(weight_files)
     sppe = weight_files.write_sppe(tmp_path / "duc_se.pth")
     checkpoint = weight_files.write_refiner(tmp_path / "best_checkpoint.pth")
     config = tmp_path / "ochuman_fixture.py"
@@ -116,10 +112,7 @@ def test_ochuman_config_end_to_end_with_tools_test(eval_cases_dir, fixtures_dir,
         f"best_json={str(out / 'best_match_ochuman_val.json')!r}, target_json={str(root / case['gt'])!r}, "
         f"img_dir={str(fixtures_dir / 'ochuman')!r}, num_workers=0)\n"
         f"model = dict(feature_net=dict(weights={str(sppe)!r}))\nfeature_cache = None\n")
-    test_cli = importlib.util.spec_from_file_location("test_cli", REPO_ROOT / "tools" / "test.py")
-    module = importlib.util.module_from_spec(test_cli)
-    test_cli.loader.exec_module(module)
-    assert module.main([str(config), "--checkpoint", str(checkpoint), "--initial", "--device", "cpu"]) == 0
+    assert test_cli.main([str(config), "--checkpoint", str(checkpoint), "--initial", "--device", "cpu"]) == 0
     printed = capsys.readouterr().out
     expected = KeypointEvaluator(root / case["gt"], "ochuman", protocol="opec12").evaluate(root / case["results"])
     initial_ap = next(line for line in printed.splitlines()[1:] if line.startswith("AP "))

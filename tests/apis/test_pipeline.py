@@ -1,8 +1,6 @@
 """The top-down pipeline after the detector (given boxes): crops -> SPPE -> decode -> pose NMS ->
 refiner -> protocol -> output joint order. A stand-in SPPE with designed heatmaps keeps most tests
 cheap; one test runs the real FastPose on a single crop."""
-import importlib.util
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,11 +10,9 @@ import torch
 from opec.apis.pipeline import TopDownPipeline, head_and_neck, to_output_format
 from opec.data.crop import alphapose_crop, crop_large
 from opec.refiner import TopDownRefiner, build_refiner
+from tests.apis import weight_files
 
 torch.set_num_threads(2)
-_spec = importlib.util.spec_from_file_location("weight_files", Path(__file__).with_name("weight_files.py"))
-weight_files = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(weight_files)
 DesignedSPPE = weight_files.DesignedSPPE
 SCORES = torch.tensor(weight_files.SCORES)
 

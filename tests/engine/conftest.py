@@ -5,29 +5,24 @@ taps of 5x4, 10x8, 20x16) instead of FastPose, so a training step costs millisec
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
+import importlib
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from opec.cli.make_demo_data import generate
 
 
 def load_tool(name: str):
-    """Import ``tools/<name>.py`` as a module."""
-    spec = importlib.util.spec_from_file_location(f"_tool_{name}", REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """The command-line tool ``opec/cli/<name>.py`` (what ``tools/<name>.py`` runs)."""
+    return importlib.import_module(f"opec.cli.{name}")
 
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:
     """6 training images (~20 persons) and 3 test images of the demo generator."""
     out = tmp_path_factory.mktemp("tiny_data")
-    load_tool("make_demo_data").generate(out, train_images=6, test_images=3, seed=1)
+    generate(out, train_images=6, test_images=3, seed=1)
     return out
 
 

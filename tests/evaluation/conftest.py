@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from eval_builders import write_gt
+from tests.evaluation.eval_builders import write_gt
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import json
 import math
 
 import pytest
-from eval_builders import gt_annotation, person, result
+from tests.evaluation.eval_builders import gt_annotation, person, result
 
 from opec.evaluation import EvaluationError, KeypointEvaluator
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from eval_builders import gt_annotation, person, result
+from tests.evaluation.eval_builders import gt_annotation, person, result
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from eval_builders import gt_annotation, offset_for_oks, person, result
+from tests.evaluation.eval_builders import gt_annotation, offset_for_oks, person, result
 
 from opec.evaluation import KeypointEvaluator, evaluate_keypoints
 from opec.keypoints import COCO17, CROWDPOSE14

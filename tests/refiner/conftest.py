@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from refiner_builders import VECTOR_FILES, build_reference_model
+from tests.refiner.refiner_builders import VECTOR_FILES, build_reference_model
 
 
 @pytest.fixture(scope="module", params=VECTOR_FILES)

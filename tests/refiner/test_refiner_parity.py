@@ -8,8 +8,7 @@ import torch
 
 from opec.refiner import opec_loss
 from opec.refiner.graph import skeleton_mask
-
-from refiner_builders import build_reference_model  # noqa: E402
+from tests.refiner.refiner_builders import build_reference_model
 
 TOL = dict(atol=1e-4, rtol=1e-4)
 
@@ -167,7 +166,7 @@ def test_train_step(opec_vectors, reference_model):
 
 def test_original_state_dict_loads_with_plain_load_state_dict(opec_vectors):
     from opec.refiner import OPECNet
-    from refiner_builders import model_kwargs
+    from tests.refiner.refiner_builders import model_kwargs
 
     model = OPECNet(**model_kwargs(opec_vectors))
     model.load_state_dict(opec_vectors["state_dict"])  # original key names, mapped by the load hook

@@ -1,18 +1,18 @@
 """Shared SPPE fixtures: the reference vectors, the generated weights and ONE FastPose forward.
 
-Weights come from the vectors folder's own ``make_sppe_weights.py`` (imported from there, never
-copied), with the key list of ``sppe_keys.json`` and the seed of ``sppe_vectors.pt``. The full
+Weights are drawn by :mod:`tests.sppe.synthetic_weights` (the vectors' documented rule) for the key
+list of ``sppe_keys.json`` and the seed of ``sppe_vectors.pt``. The full
 forward (about 100 GFLOP for the three reference crops) runs once per session.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 import torch
 
 from opec.sppe import FastPose, load_sppe_weights
+from tests.sppe.synthetic_weights import synthetic_state_dict
 
 
 def _load(path):
@@ -31,11 +31,8 @@ def sppe_features(vectors_dir):
 
 @pytest.fixture(scope="session")
 def sppe_state_dict(vectors_dir, sppe_vectors):
-    spec = importlib.util.spec_from_file_location("make_sppe_weights", vectors_dir / "make_sppe_weights.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     keys = json.loads((vectors_dir / "sppe_keys.json").read_text())["keys"]
-    return module.to_torch(module.make_state_dict(keys, seed=sppe_vectors["meta"]["seed"]))
+    return synthetic_state_dict(keys, seed=sppe_vectors["meta"]["seed"])
 
 
 @pytest.fixture(scope="session")

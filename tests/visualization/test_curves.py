@@ -1,20 +1,15 @@
 """mAP.txt curve: both columns drawn, the selected epoch marked, bad files rejected."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from opec.cli import plot_map as _cli
 from opec.visualization import plot_map_curve
 from opec.visualization.curves import selected_epoch
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("plot_map_cli", REPO_ROOT / "tools" / "plot_map.py")
-_cli = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_cli)
 
 PLAIN_BGR = (0xD1, 0x6F, 0x1F)  # "#1f6fd1", the without-best-match line
 BEST_BGR = (0x00, 0x7B, 0xE0)  # "#e07b00", the use-best-match line
@@ -68,14 +63,3 @@ def test_selected_epoch_is_first_strict_maximum():
     rows = [(0, 0.50, 0.9), (1, 0.60, 0.1), (2, 0.60, 0.2), (3, 0.55, 0.3)]
     # Ties keep the earlier epoch; the best-match column plays no part.
     assert selected_epoch(rows) == 1
-
-
-def test_pipeline_figure_draws_all_stage_colours(tmp_path):
-    from opec.visualization.diagram import _COLOURS, pipeline_figure
-
-    image = cv2.imread(str(pipeline_figure(tmp_path / "pipeline.png")))
-    assert image.shape[:2] == (600, 1560)  # 13 x 5 inches at 120 dpi
-    for face, edge in _COLOURS.values():
-        for colour in (face, edge):
-            rgb = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
-            assert _near(image, rgb[::-1], tol=6) > 100, f"{colour} missing"

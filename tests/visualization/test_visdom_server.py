@@ -1,18 +1,14 @@
 """tools/visdom_server.py: asset layout, offline second start, one-line errors (no network)."""
 from __future__ import annotations
 
-import importlib.util
 import io
 import tarfile
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("visdom_server_cli",
-                                               REPO_ROOT / "tools" / "visdom_server.py")
-vs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(vs)
+from opec.cli import visdom_server as vs
+
 
 # Files inside the folders the tool copies whole (the rest are single files).
 _FOLDER_FILES = {"config/": ["Safe.js", "TeX-AMS-MML_HTMLorMML.js"], "extensions/": ["Safe.js"],

@@ -1,19 +1,15 @@
 """tools/visualize.py on synthetic images and hand-written results files."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("visualize_cli", REPO_ROOT / "tools" / "visualize.py")
-_cli = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_cli)
+from opec.cli import visualize as _cli
+
 
 H, W = 90, 120
 

@@ -1,23 +1,16 @@
 """Occlusion statistics: hand-computed IoUs, the CLI's table and histogram, bad GT files."""
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import re
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from opec.cli import dataset_stats as _cli
 from opec.stats import StatsError, markdown_table, occlusion_stats, pairwise_iou_xywh
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("dataset_stats_cli",
-                                               REPO_ROOT / "tools" / "dataset_stats.py")
-_cli = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_cli)
 
 
 def _ann(image_id, bbox, iscrowd=0, category_id=1):

@@ -1,6 +1,5 @@
 """tools/prepare_data.py on the fixture GT with results made from perturbed GT; the outputs must load
 with the training/test readers of opec.data."""
-import importlib.util
 import json
 import subprocess
 import sys
@@ -11,13 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from opec.cli import prepare_data as prepare_data_cli
 from opec.data.annotations import prediction_file_name, read_predictions, read_train_json
 from opec.keypoints import TO_OPEC12
+from tests.apis import weight_files
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("prepare_data_cli", REPO_ROOT / "tools" / "prepare_data.py")
-prepare_data_cli = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(prepare_data_cli)
 main = prepare_data_cli.main
 DATASETS = {  # fixture folder -> (GT file, joint set)
     "crowdpose": ("test_crowdpose.json", "crowdpose"),
@@ -165,13 +163,6 @@ def test_bad_results_file_leaves_no_output(problem, fixtures_dir, tmp_path, caps
     assert not out.exists()
 
 
-def _weight_files():
-    spec = importlib.util.spec_from_file_location("weight_files", REPO_ROOT / "tests" / "apis" / "weight_files.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_initial_poses_from_the_detector_and_sppe(fixtures_dir, tmp_path):
     """detections_from_pipeline: a tiny detector (one box per image) and a designed SPPE; each
     detection's crop box is the AlphaPose-enlarged detector box and its joints COCO 5..16."""
@@ -181,7 +172,6 @@ def test_initial_poses_from_the_detector_and_sppe(fixtures_dir, tmp_path):
     from opec.data.crop import enlarge_boxes
     from opec.detection import YOLODetector
 
-    weight_files = _weight_files()
     cfg, weights = weight_files.write_tiny_yolo(tmp_path)
     detector = YOLODetector(cfg, weights, inp_dim=weight_files.TINY_INP_DIM)
     pipeline = TopDownPipeline(detector, weight_files.DesignedSPPE(), None)
@@ -208,7 +198,6 @@ def test_initial_poses_from_the_detector_and_sppe(fixtures_dir, tmp_path):
 
 @pytest.mark.slow
 def test_cli_with_images_runs_detector_and_fastpose(fixtures_dir, tmp_path):
-    weight_files = _weight_files()
     cfg, weights = weight_files.write_tiny_yolo(tmp_path)
     sppe = weight_files.write_sppe(tmp_path / "duc_se.pth")
     out = tmp_path / "out"

@@ -1,6 +1,5 @@
 """tools/demo.py end to end with weight files written by the test (tiny YOLO, designed FastPose,
 random OPEC-Net): JSON + PNGs, before/after panels, and one-line errors without partial output."""
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -12,18 +11,12 @@ import numpy as np
 import pytest
 import torch
 
+from opec.cli import demo
+from tests.apis import weight_files
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-demo = _load("demo_cli", REPO_ROOT / "tools" / "demo.py")
-weight_files = _load("weight_files", REPO_ROOT / "tests" / "apis" / "weight_files.py")
 SCORES = weight_files.SCORES  # joint scores of the designed SPPE (COCO order)
 
 
