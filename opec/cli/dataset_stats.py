@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 
+from opec.cli.errors import EXIT_BAD_INPUT
 from opec.stats import (
     StatsError,
     load_gt,
@@ -47,6 +48,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"histogram written to {args.hist}", file=sys.stderr)
     except (StatsError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT
     return 0
 

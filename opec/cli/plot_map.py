@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 
+from opec.cli.errors import EXIT_BAD_INPUT
 from opec.visualization.curves import plot_map_curve
 
 
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         plot_map_curve(args.map_txt, out, title=args.title)
     except (ValueError, OSError) as exc:  # EvaluationError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT
     print(f"wrote {out}")
     return 0
 

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from opec.cli.errors import EXIT_BAD_INPUT
 from opec.keypoints import JOINT_SETS
 from opec.visualization import before_after_panel, draw_poses
 
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             _write_png(args.out / f"{path.stem}.png", picture)
     except VisualizeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT
     print(f"wrote {len(ids)} images to {args.out}")
     return 0
 
