@@ -17,3 +17,22 @@ def one_line(exc: BaseException) -> str:
         head, sep, message = last.partition(": ")
         text = message if sep and " " not in head else last
     return " ".join(text.split()) or type(exc).__name__
+
+
+def output_folder_problem(folder, option: str) -> str | None:
+    """Why ``folder`` (an output folder, created when absent) cannot be used, or None (also when
+    ``folder`` is None: no output asked for).
+
+    Checked before any work starts, so that a tool never fails after processing every input.
+    """
+    from pathlib import Path
+
+    if folder is None:
+        return None
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{folder}: {option}: {existing} is a file, not a folder"
+    return None
