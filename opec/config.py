@@ -24,6 +24,12 @@ def load_config(path: str | Path) -> Config:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
+    try:  # mmengine reports syntax errors in its temporary copy: name the user's file and line
+        compile(path.read_bytes(), str(path), "exec")
+    except SyntaxError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except (OSError, ValueError) as exc:  # unreadable, or NUL bytes
+        raise ConfigError(f"{path}: cannot read the config ({exc})") from None
     try:
         cfg = Config.fromfile(str(path), lazy_import=False)
     except Exception as exc:  # syntax errors, bad _base_ paths, ...

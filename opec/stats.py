@@ -15,6 +15,7 @@ README (which does not publish how its numbers were computed).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +85,9 @@ def occlusion_stats(gt: dict, name: str = "", source: str = "GT",
         bbox = ann.get("bbox") if isinstance(ann, dict) else None
         if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
             raise StatsError(f"{source}: annotations[{k}].bbox is missing or not [x, y, w, h]")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in bbox):
+            raise StatsError(f"{source}: annotations[{k}].bbox: expected 4 finite numbers [x, y, w, h], "
+                             f"got {[float(v) if isinstance(v, float) else v for v in bbox]}")
         if ann.get("image_id") not in index:
             raise StatsError(f"{source}: annotations[{k}].image_id {ann.get('image_id')!r} "
                              "is not in 'images'")

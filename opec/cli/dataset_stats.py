@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 
+from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
 from opec.stats import (
     StatsError,
     load_gt,
@@ -32,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hist", type=Path, default=None,
                         help="write a histogram PNG of the per-image largest IoU (one GT file)")
     args = parser.parse_args(argv)
+    problem = output_folder_problem(args.hist.parent if args.hist is not None else None, "--hist")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.name is not None and len(args.name) != len(args.gt):
         parser.error(f"--name given {len(args.name)} times for {len(args.gt)} GT files")
     if args.hist is not None and len(args.gt) != 1:
@@ -47,6 +52,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"histogram written to {args.hist}", file=sys.stderr)
     except (StatsError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT
     return 0
 

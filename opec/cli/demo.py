@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
 from opec.runtime import retain_freed_memory
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -194,6 +195,10 @@ def _process(args, kind, items, frames) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    problem = output_folder_problem(args.out_dir, "--out-dir")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     retain_freed_memory()  # large tensors are re-allocated every batch: keep their pages (opec/runtime.py)
     try:
         return run(args)

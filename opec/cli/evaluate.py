@@ -13,10 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from opec.cli.errors import EXIT_BAD_INPUT
 from opec.evaluation import DATASETS, PROTOCOLS, EvaluationError, KeypointEvaluator
 from opec.fileio import atomic_write_json
-
-EXIT_BAD_INPUT = 2
 
 
 def format_table(metrics: dict[str, float], title: str) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
 from opec.fileio import atomic_write_json
 
 NUM_BODY = 12
@@ -251,6 +252,10 @@ def main(argv=None) -> int:
     parser.add_argument("--test-images", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    problem = output_folder_problem(args.out, "--out")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.train_images < 1 or args.test_images < 1:
         print("make_demo_data: --train-images and --test-images must be >= 1", file=sys.stderr)
         return 2

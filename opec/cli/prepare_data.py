@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 
+from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
 from opec.apis.matching import MatchingRule
 from opec.apis.prepare import (
     DataPrepError, build_test_predictions, build_training_pairs, detections_from_pipeline,
@@ -86,6 +87,10 @@ def _only(detections: dict, gt) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    problem = output_folder_problem(args.out_dir, "--out-dir")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         rule = matching_rule(args)
         full_gt = gt = load_keypoint_gt(args.gt)

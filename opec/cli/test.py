@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 
+from opec.cli.errors import EXIT_BAD_INPUT, one_line
 from opec.config import ConfigError, load_config
 from opec.runtime import retain_freed_memory
 
@@ -82,7 +83,7 @@ def main(argv=None) -> int:
             print(f"[{path}] AP {plain['AP']:.4f} (without best match)  {best['AP']:.4f} (best match)")
             print(format_table({"without best match": plain, "best match": best}))
     except (ConfigError, DataError, EvaluationError, CheckpointError, OSError, ValueError) as exc:
-        print(f"test: {exc}", file=sys.stderr)
-        return 1
+        print(f"test: {one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return 0
 

@@ -7,6 +7,10 @@
 Checkpoints, ``mAP.txt``, ``log.jsonl`` and before/after images go to ``checkpoints/<config name>/``
 (or ``--work-dir``). A folder holding ``last.pth`` is resumed automatically. Under ``torchrun`` each
 process trains on its share of the images (``--batch`` images per process per step).
+
+Every input (config and command-line values, data files, device, work dir, resume state) is checked
+before any feature is computed (``opec/engine/preflight.py``): bad input gives one line on stderr and
+exit code 2. A resumed run says so; re-running a finished run says so and exits at once.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import argparse
 import sys
 
 
+from opec.cli.errors import EXIT_BAD_INPUT, one_line
 from opec.config import ConfigError, load_config
 from opec.runtime import retain_freed_memory
 
@@ -45,10 +50,10 @@ def main(argv=None) -> int:
     retain_freed_memory()  # large tensors are re-allocated every step: keep their pages (opec/runtime.py)
     from opec.data.annotations import DataError
     from opec.engine import distributed as dist_utils
+    from opec.engine.preflight import PreflightError, check_training_run, main_process
     from opec.engine.trainer import Trainer
     from opec.evaluation import EvaluationError
     from opec.refiner import CheckpointError
-
 
     try:
         cfg = load_config(args.config)
@@ -57,17 +62,32 @@ def main(argv=None) -> int:
             cfg.visdom = parse_visdom_url(args.visdom, env=cfg.name)
         if args.tensorboard:
             cfg.tensorboard = True
+        # Every input is checked before the Trainer computes any feature (opec/engine/preflight.py).
+        plan = check_training_run(cfg, work_dir=args.work_dir, resume=args.resume, batch_images=args.batch,
+                                  epochs=args.epochs, lr=args.lr, device=args.device)
+    except (ConfigError, PreflightError, ValueError) as exc:
+        print(f"train: {one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if plan.finished:
+        if main_process():
+            print(f"[done] {plan.work_dir}: all {plan.epochs} epochs are trained ({plan.resume_from}); nothing "
+                  "to do (--epochs N trains longer, --no-resume starts afresh)")
+        return 0
+    if plan.resume_from is not None and main_process():
+        print(f"resuming from {plan.resume_from}: epoch {plan.start_epoch} of {plan.epochs} "
+              f"({plan.start_epoch} done)", flush=True)
+    try:
         trainer = Trainer(cfg, work_dir=args.work_dir, resume=args.resume, batch_images=args.batch,
                           epochs=args.epochs, lr=args.lr, seed=args.seed, amp=args.amp, device=args.device)
         history = trainer.fit()
-        main_process = dist_utils.is_main()
+        main_process_done = dist_utils.is_main()
     except (ConfigError, DataError, EvaluationError, CheckpointError, OSError, ValueError) as exc:
         where = "" if dist_utils.is_main() else f" (rank {dist_utils.rank()})"
-        print(f"train{where}: {exc}", file=sys.stderr)
-        return 1
+        print(f"train{where}: {one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     finally:
         dist_utils.shutdown()
-    if main_process and history:
+    if main_process_done and history:
         best = max(history, key=lambda h: h[1])
         print(f"[done] {trainer.work_dir}: best epoch {best[0]} AP {best[1]:.4f} "
               f"(best match {best[2]:.4f}); mAP.txt, log.jsonl, images/ and *.pth are there")

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
 from opec.keypoints import JOINT_SETS
 from opec.visualization import before_after_panel, draw_poses
 
@@ -120,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", default=None,
                         help="draw only this image (its file name, e.g. 103319.jpg)")
     args = parser.parse_args(argv)
+    problem = output_folder_problem(args.out, "--out")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.results is None and args.gt is None:
         parser.error("give --results (and optionally --after) or --gt")
     if args.after is not None and args.results is None:
@@ -168,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             _write_png(args.out / f"{path.stem}.png", picture)
     except VisualizeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT
     print(f"wrote {len(ids)} images to {args.out}")
     return 0
 

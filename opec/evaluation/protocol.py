@@ -129,13 +129,16 @@ def read_map_file(path: str | os.PathLike) -> list[tuple[int, float, float]]:
     """Parse an ``mAP.txt`` into ``[(epoch, ap_plain, ap_best), ...]``; blank lines are skipped.
 
     Raises:
-        EvaluationError: a missing file, or a line that is not ``int<TAB>float<TAB>float``.
+        EvaluationError: a missing or non-text file, a line that is not ``int<TAB>float<TAB>float``,
+        an AP outside [0, 1] (NaN and inf included) or an epoch listed twice.
     """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise EvaluationError(f"{path}: file not found (expected an mAP.txt log)") from None
+    except UnicodeDecodeError:
+        raise EvaluationError(f"{path}: not a text file (expected an mAP.txt log)") from None
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -148,4 +151,9 @@ def read_map_file(path: str | os.PathLike) -> list[tuple[int, float, float]]:
         except ValueError:
             raise EvaluationError(f"{path}: line {number}: expected 'epoch<TAB>AP_plain<TAB>AP_best', "
                                   f"got {line!r}") from None
+        epoch, *aps = rows[-1]
+        if not all(0.0 <= ap <= 1.0 for ap in aps):  # also rejects NaN
+            raise EvaluationError(f"{path}: line {number}: AP values must lie in [0, 1], got {line.strip()!r}")
+        if any(row[0] == epoch for row in rows[:-1]):
+            raise EvaluationError(f"{path}: line {number}: epoch {epoch} is listed twice")
     return rows

@@ -94,7 +94,7 @@ def test_cli_bad_gt_is_one_line_error(tmp_path, capsys, gt, message):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(gt))
     hist = tmp_path / "hist.png"
-    assert _cli.main([str(path), "--hist", str(hist)]) == 1
+    assert _cli.main([str(path), "--hist", str(hist)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(path) in err
     assert re.search(message, err)
@@ -104,9 +104,9 @@ def test_cli_bad_gt_is_one_line_error(tmp_path, capsys, gt, message):
 def test_cli_unreadable_and_missing_files(tmp_path, capsys):
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    assert _cli.main([str(broken)]) == 1
+    assert _cli.main([str(broken)]) == 2
     assert "not a readable JSON file" in capsys.readouterr().err
-    assert _cli.main([str(tmp_path / "absent.json")]) == 1
+    assert _cli.main([str(tmp_path / "absent.json")]) == 2
     assert "file not found" in capsys.readouterr().err
 
 

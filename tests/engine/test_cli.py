@@ -1,5 +1,5 @@
 """The command lines as a user runs them: kill -9 in the middle of training and resume, test.sh on
-the produced folder, and one-line errors (exit 1, no traceback) for bad input."""
+the produced folder, and one-line errors (exit 2, no traceback) for bad input."""
 import json
 import os
 import shutil
@@ -67,14 +67,14 @@ def test_kill_mid_epoch_then_resume(tiny_data, tmp_path, make_config):
 
 
 def one_line_error(result, *fragments):
-    assert result.returncode == 1
+    assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert "Traceback" not in result.stderr and len(lines) == 1, result.stderr
     for fragment in fragments:
         assert fragment in lines[0]
 
 
-def test_cli_exits_1_with_one_line(tmp_path):
+def test_cli_exits_2_with_one_line(tmp_path):
     one_line_error(cli("tools/train.py", tmp_path / "nope.py"), "nope.py", "not found")
 
 
@@ -83,7 +83,7 @@ def test_bad_input_errors_are_one_line(tiny_data, tmp_path, make_config, tool, c
 
     def error_line(main, *args):
         capsys.readouterr()
-        assert main([str(a) for a in args]) == 1
+        assert main([str(a) for a in args]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1, err
         return err[0]

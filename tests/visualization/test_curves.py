@@ -40,16 +40,16 @@ def test_cli_default_output_and_bad_files(tmp_path, capsys):
     empty = tmp_path / "empty" / "mAP.txt"
     empty.parent.mkdir()
     empty.write_text("\n")
-    assert _cli.main([str(empty), "--out", str(empty.parent / "c.png")]) == 1
+    assert _cli.main([str(empty), "--out", str(empty.parent / "c.png")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no epoch lines" in err and str(empty) in err
     assert list(empty.parent.iterdir()) == [empty]  # nothing half-written
 
     bad = tmp_path / "bad.txt"
     bad.write_text("0\t0.5\n")
-    assert _cli.main([str(bad), "--out", str(tmp_path / "b.png")]) == 1
+    assert _cli.main([str(bad), "--out", str(tmp_path / "b.png")]) == 2
     assert "line 1" in capsys.readouterr().err
-    assert _cli.main([str(tmp_path / "absent.txt")]) == 1
+    assert _cli.main([str(tmp_path / "absent.txt")]) == 2
     assert "not found" in capsys.readouterr().err
 
 

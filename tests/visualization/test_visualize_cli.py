@@ -91,7 +91,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path, images, capsys, entries, extra
     if extra:
         args += ["--after", str(_dump(tmp_path / "after.json",
                                       [dict(image_id="x.jpg", keypoints=_person(14))]))]
-    assert _cli.main(args) == 1
+    assert _cli.main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert re.search(message, err), err
