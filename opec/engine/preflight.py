@@ -8,7 +8,8 @@ config and before the :class:`~opec.engine.trainer.Trainer` is built. It checks,
 3. the device (``--device cuda`` needs a visible CUDA GPU);
 4. the data: every training and test file is read and validated once, every image they name exists,
    the evaluation GT loads, and every test prediction's image is an image of that GT;
-5. the SPPE weight file, when the config names one, loads with ``weights_only=True``;
+5. the feature network's weight files (``model.feature_net.weights`` / ``pretrained``), when the
+   config names them, load with ``weights_only=True``;
 6. the work dir can be created and written;
 7. the resume state: under ``--resume`` ``last.pth`` must exist; when it is going to be resumed it must
    load with ``weights_only=True`` and its model must have exactly the keys and tensor shapes of the
@@ -127,16 +128,21 @@ def check_data(cfg) -> None:
                                  f"image of the evaluation GT {test.target_json}")
 
 
-def check_sppe_weights(cfg) -> None:
-    """The config's SPPE weight file (when it names one) exists and loads with weights_only=True."""
-    sppe = cfg.get("sppe") or {}
-    weights = sppe.get("weights")
-    if not weights:
-        return
-    path = Path(weights)
-    if not path.is_file():
-        raise PreflightError(f"{path}: sppe.weights: file not found (see weights/README.md)")
-    _load_checkpoint(path, "sppe.weights: the FastPose weights")
+WEIGHT_FIELDS = ("weights", "pretrained")
+
+
+def check_feature_net_weights(cfg) -> None:
+    """The feature network's weight files (when the config names them) exist and load with
+    weights_only=True."""
+    feature_net = (cfg.get("model") or {}).get("feature_net") or {}
+    for field in WEIGHT_FIELDS:
+        weights = feature_net.get(field)
+        if not weights:
+            continue
+        path = Path(weights)
+        if not path.is_file():
+            raise PreflightError(f"{path}: model.feature_net.{field}: file not found (see weights/README.md)")
+        _load_checkpoint(path, f"model.feature_net.{field}")
 
 
 def _load_checkpoint(path: Path, what: str):
@@ -187,13 +193,17 @@ def check_resume(cfg, work_dir: Path, resume: str, epochs: int) -> RunPlan:
 
 def _check_model_matches(cfg, saved: dict, last: Path) -> None:
     """``saved`` has exactly the keys and shapes of the model ``cfg`` builds (random weights)."""
-    from opec.engine.trainer import build_model
+    from opec.refiner import build_model
 
-    plain = copy.deepcopy(cfg)
-    if plain.get("sppe") is not None:
-        plain.sppe.weights = None  # the keys and shapes do not depend on the weights
+    model_cfg = copy.deepcopy(dict(cfg.model))
+    if model_cfg.get("fine_tune"):
+        # the keys and shapes do not depend on the weights
+        model_cfg["feature_net"] = {k: (None if k in WEIGHT_FIELDS else v) for k, v in model_cfg["feature_net"].items()}
+        placeholder = None
+    else:
+        placeholder = torch.nn.Identity()  # a frozen feature network is not part of the saved model
     with torch.random.fork_rng(devices=[]):
-        expected = build_model(plain, torch.device("cpu")).state_dict()
+        expected = build_model(model_cfg, feature_net=placeholder).checkpoint_state()
     hint = "use --no-resume or another --work-dir to start afresh"
     missing = [k for k in expected if k not in saved]
     extra = [k for k in saved if k not in expected]
@@ -219,7 +229,7 @@ def check_training_run(cfg, *, work_dir: str | Path | None = None, resume: str =
     if plan.finished:
         return plan
     check_data(cfg)
-    check_sppe_weights(cfg)
+    check_feature_net_weights(cfg)
     check_work_dir(work)
     return plan
 

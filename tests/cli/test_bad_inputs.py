@@ -22,7 +22,9 @@ import torch
 from opec.cli.make_demo_data import generate
 from tests.engine.conftest import write_config
 
-TOY = "dict(type='ToyFeatureNet', scale=4, seed=0, fine_tune=False)"
+TOY = "dict(type='ToyFeatureNet', scale=4, seed=0)"
+OPEC = "dict(type='OPECNet', point_head='integral')"
+TOP_DOWN = "dict(type='TopDownRefiner', feature_net={feature_net}, refiner={refiner}, fine_tune=False)"
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +69,7 @@ def _evaluate(gt=None, results=None, extra=()):
 
 
 def _train_cfg(d: Path, data: Path, **extra) -> Path:
-    return write_config(d, data, **{"sppe": TOY, **extra})
+    return write_config(d, data, **extra)
 
 
 def _train(args=(), copy_data=None, cfg_extra=None, before=None, fragment=None):
@@ -100,17 +102,17 @@ def _edit_json(relative: str, edit):
 def _saved_state(work: Path, d: Path, model: str) -> None:
     """A last.pth of a model built from another config (``model``: the config's model line)."""
     from opec.config import load_config
-    from opec.engine.trainer import build_model
+    from opec.refiner import build_model
 
-    cfg = load_config(write_config(d, d, name="other", sppe=TOY, model=model))
-    state = build_model(cfg, torch.device("cpu")).state_dict()
+    cfg = load_config(write_config(d, d, name="other", model=model))
+    state = build_model(cfg.model).checkpoint_state()
     work.mkdir(parents=True)
     torch.save({"model": state, "optimizer": {}, "next_epoch": 1, "best_ap": 0.0, "history": [],
                 "rng": {}}, work / "last.pth")
 
 
 def _truncated_last(work: Path, d: Path) -> None:
-    _saved_state(work, d, "dict(type='OPECNet', point_head='integral', num_joints=12, hid_dim=128)")
+    _saved_state(work, d, TOP_DOWN.format(feature_net=TOY, refiner=OPEC))
     data = (work / "last.pth").read_bytes()
     (work / "last.pth").write_bytes(data[:len(data) // 2])
 
@@ -217,10 +219,10 @@ CASES = {
     ("train", "missing config"): lambda d, tiny: ([str(d / "absent.py")], "absent.py"),
     ("train", "--resume without last.pth"): _train(["--resume"], fragment="last.pth"),
     ("train", "last.pth of another hid_dim"): _train(
-        before=lambda w, d: _saved_state(w, d, "dict(type='OPECNet', point_head='integral', num_joints=12, hid_dim=64)"),
+        before=lambda w, d: _saved_state(w, d, TOP_DOWN.format(feature_net=TOY, refiner="dict(type='OPECNet', point_head='integral', hid_dim=64)")),
         fragment="last.pth"),
     ("train", "last.pth of the FC head"): _train(
-        before=lambda w, d: _saved_state(w, d, "dict(type='OPECNet', point_head='fc', num_joints=12, hid_dim=128)"),
+        before=lambda w, d: _saved_state(w, d, TOP_DOWN.format(feature_net=TOY, refiner="dict(type='OPECNet', point_head='fc')")),
         fragment="last.pth"),
     ("train", "truncated last.pth"): _train(before=_truncated_last, fragment="last.pth"),
     ("train", "work dir under a file"): _train(before=lambda w, d: None, fragment="--work-dir"),
@@ -234,9 +236,11 @@ CASES = {
     ("train", "missing image"): _train(copy_data=lambda data: next((data / "images").glob("*.jpg")).unlink(),
                                        fragment="image file(s) not found"),
     ("train", "truncated duc_se.pth"): _train(
-        cfg_extra={"sppe": "dict(type='FastPose', weights='{w}', fine_tune=False)"}, fragment="duc_se.pth"),
+        cfg_extra={"model": TOP_DOWN.format(feature_net="dict(type='FastPose', weights='{w}')", refiner=OPEC)},
+        fragment="duc_se.pth"),
     ("train", "a YOLO file given as the SPPE checkpoint"): _train(
-        cfg_extra={"sppe": "dict(type='FastPose', weights='{y}', fine_tune=False)"}, fragment="yolo.weights"),
+        cfg_extra={"model": TOP_DOWN.format(feature_net="dict(type='FastPose', weights='{y}')", refiner=OPEC)},
+        fragment="yolo.weights"),
     # test
     ("test", "missing best_checkpoint.pth"): lambda d, tiny: (
         [str(_train_cfg(d, tiny)), "--load-dir", str(d / "empty"), "--device", "cpu"], "best_checkpoint.pth"),

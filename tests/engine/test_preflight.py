@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from opec.cli import train as train_cli
-from opec.engine import features, trainer
+from opec.engine import feature_sources, features
 
 
 class FeatureWorkStarted(Exception):
@@ -23,9 +23,7 @@ def spies(monkeypatch):
             raise FeatureWorkStarted(name)
         return called
 
-    for module in (features, trainer):
-        monkeypatch.setattr(module, "build_feature_net", spy("build_feature_net"))
-        monkeypatch.setattr(module, "sppe_extractor", spy("sppe_extractor"))
+    monkeypatch.setattr(feature_sources, "frozen_extractor", spy("frozen_extractor"))
     monkeypatch.setattr(features.FeatureCache, "build", spy("FeatureCache.build"))
     return calls
 
@@ -49,10 +47,12 @@ def test_bad_inputs_fail_before_the_feature_extractor(tiny_data, tmp_path, make_
 
     assert "--lr" in _one_error_line(capsys, [*base, "--work-dir", tmp_path / "a", "--lr", "nan"])
     assert "last.pth" in _one_error_line(capsys, [*base, "--work-dir", tmp_path / "b", "--resume"])
-    other = make_config(tmp_path, tiny_data, name="other",
-                        model="dict(type='OPECNet', point_head='integral', num_joints=12, hid_dim=64)")
     from opec.config import load_config
-    state = trainer.build_model(load_config(other), torch.device("cpu")).state_dict()
+    from opec.refiner import build_model
+    from tests.engine.conftest import model_source
+
+    other = make_config(tmp_path, tiny_data, name="other", model=model_source().replace("hid_dim=128", "hid_dim=64"))
+    state = build_model(load_config(other).model).checkpoint_state()
     (tmp_path / "c").mkdir()
     torch.save({"model": state, "optimizer": {}, "next_epoch": 1, "best_ap": 0.0, "history": [], "rng": {}},
                tmp_path / "c" / "last.pth")
@@ -71,7 +71,7 @@ def test_resume_is_announced_and_a_finished_run_is_not_recomputed(tiny_data, tmp
     assert "resuming from" in capsys.readouterr().out
     calls = []
     monkeypatch.setattr(features.FeatureCache, "build", lambda *a, **k: calls.append(1))
-    monkeypatch.setattr(trainer, "build_feature_net", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(feature_sources, "frozen_extractor", lambda *a, **k: calls.append(1))
     assert train_cli.main([*args, "--epochs", "2"]) == 0
     out = capsys.readouterr().out
     assert "all 2 epochs are trained" in out and calls == []
