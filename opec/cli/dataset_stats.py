@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hist", type=Path, default=None,
                         help="write a histogram PNG of the per-image largest IoU (one GT file)")
     args = parser.parse_args(argv)
-    problem = output_folder_problem(args.hist.parent if args.hist is not None else None, "--hist")
+    problem = output_folder_problem(args.hist.parent if args.hist is not None else None, "--hist", args.hist)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -19,9 +19,10 @@ def one_line(exc: BaseException) -> str:
     return " ".join(text.split()) or type(exc).__name__
 
 
-def output_folder_problem(folder, option: str) -> str | None:
+def output_folder_problem(folder, option: str, named=None) -> str | None:
     """Why ``folder`` (an output folder, created when absent) cannot be used, or None (also when
-    ``folder`` is None: no output asked for).
+    ``folder`` is None: no output asked for). The message starts with ``named`` (default: the
+    folder), e.g. the output file the user gave, of which ``folder`` is the parent.
 
     Checked before any work starts, so that a tool never fails after processing every input.
     """
@@ -34,5 +35,5 @@ def output_folder_problem(folder, option: str) -> str | None:
     while not existing.exists() and existing.parent != existing:
         existing = existing.parent
     if not existing.is_dir():
-        return f"{folder}: {option}: {existing} is a file, not a folder"
+        return f"{named or folder}: {option}: {existing} is a file, not a folder"
     return None

@@ -20,11 +20,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="output PNG (default: map_curve.png next to mAP.txt)")
     parser.add_argument("--title", default=None, help="plot title (default: the run folder)")
     args = parser.parse_args(argv)
-    problem = output_folder_problem((args.out or args.map_txt.with_name("map_curve.png")).parent, "--out")
+    out = args.out or args.map_txt.with_name("map_curve.png")
+    problem = output_folder_problem(out.parent, "--out", out)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    out = args.out or args.map_txt.with_name("map_curve.png")
     try:
         plot_map_curve(args.map_txt, out, title=args.title)
     except (ValueError, OSError) as exc:  # EvaluationError is a ValueError

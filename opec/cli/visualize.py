@@ -32,6 +32,9 @@ from opec.keypoints import JOINT_SETS
 from opec.visualization import before_after_panel, draw_poses
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+# Joint coordinates farther than this from the origin are no image pixels (OpenCV draws with int32
+# coordinates); non-finite ones are allowed and mean "not drawn".
+MAX_COORDINATE = 1e6
 
 
 class VisualizeError(ValueError):
@@ -71,6 +74,12 @@ def read_people(path: Path, gt_mode: bool) -> tuple[dict, object]:
             raise VisualizeError(f"{where}: needs 'image_id' and 'keypoints'")
         kp = np.asarray(entry["keypoints"], dtype=np.float64).ravel()
         js = _joint_set_for(len(kp), where)
+        xy = kp.reshape(js.num_joints, 3)[:, :2]
+        far = np.flatnonzero((np.abs(xy) > MAX_COORDINATE).any(1))
+        if len(far):
+            value = float(xy[far[0]][np.argmax(np.abs(xy[far[0]]))])
+            raise VisualizeError(f"{where}.keypoints: joint {int(far[0])} at {value:g}; expected image "
+                                 f"pixels within ±{MAX_COORDINATE:g}")
         if joint_set is not None and js is not joint_set:
             raise VisualizeError(f"{where}: {js.name} keypoints after {joint_set.name} ones")
         joint_set = js
