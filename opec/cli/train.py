@@ -15,6 +15,7 @@ exit code 2. A resumed run says so; re-running a finished run says so and exits 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 
 
@@ -82,8 +83,11 @@ def main(argv=None) -> int:
         history = trainer.fit()
         main_process_done = dist_utils.is_main()
     except (ConfigError, DataError, EvaluationError, CheckpointError, OSError, ValueError) as exc:
+        # e.g. an image that exists but cannot be decoded, found while the features are computed
         where = "" if dist_utils.is_main() else f" (rank {dist_utils.rank()})"
         print(f"train{where}: {one_line(exc)}", file=sys.stderr)
+        if plan.created_work_dir and dist_utils.is_main():  # no partial output of a run that never got going
+            shutil.rmtree(plan.work_dir, ignore_errors=True)
         return EXIT_BAD_INPUT
     finally:
         dist_utils.shutdown()

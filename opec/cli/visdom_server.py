@@ -14,6 +14,10 @@ the registry; later starts, and re-installs of visdom, work offline and start at
     python tools/visdom_server.py                   # http://localhost:8097
     python tools/visdom_server.py --port 8098 --env-path work_dirs/visdom
     python tools/visdom_server.py --prepare-only    # fetch/install the assets, do not serve
+
+A bad ``--port`` (out of range, or in use) or an ``--env-path`` under a file is reported in one
+line with exit code 2 before anything is fetched; assets that cannot be fetched or installed
+(no npm, no network on the first start) give exit code 1.
 """
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+
+from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
 
 # (npm package, version, [(path inside the package, path under visdom's static/)]).
 # Destination names are the ones visdom 0.2.4's index.html and build.download_scripts use.
@@ -199,6 +205,23 @@ def serve(port: int, hostname: str, env_path: str | None, bind_local: bool) -> N
     run_server.main()
 
 
+def port_problem(port: int, bind_local: bool) -> str | None:
+    """Why the server cannot listen on ``port``, or None (checked before the assets are prepared)."""
+    import errno
+    import socket
+
+    if not 1 <= port <= 65535:
+        return f"--port: expected a port number from 1 to 65535, got {port}"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1" if bind_local else "", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"--port {port}: already in use (another visdom server?); choose another --port"
+            return f"--port {port}: cannot listen there ({exc.strerror or exc})"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8097, help="port to serve on (default 8097)")
@@ -213,6 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prepare-only", action="store_true",
                         help="install the page assets and exit without serving")
     args = parser.parse_args(argv)
+    problem = output_folder_problem(args.env_path, "--env-path") or (
+        None if args.prepare_only else port_problem(args.port, args.bind_local))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         check_tornado()
         static_dir = prepare_assets(args.cache_dir)

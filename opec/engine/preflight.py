@@ -10,7 +10,7 @@ config and before the :class:`~opec.engine.trainer.Trainer` is built. It checks,
    the evaluation GT loads, and every test prediction's image is an image of that GT;
 5. the feature network's weight files (``model.feature_net.weights`` / ``pretrained``), when the
    config names them, load with ``weights_only=True``;
-6. the work dir can be created and written;
+6. the work dir can be created and written (``RunPlan.created_work_dir`` says whether this created it);
 7. the resume state: under ``--resume`` ``last.pth`` must exist; when it is going to be resumed it must
    load with ``weights_only=True`` and its model must have exactly the keys and tensor shapes of the
    model the config builds (built here with random weights: no features are computed).
@@ -39,12 +39,14 @@ class PreflightError(ValueError):
 @dataclass
 class RunPlan:
     """What the run will do: ``resume_from`` (``last.pth`` or None), the epoch it starts at
-    (``start_epoch``, 0-based) and the total ``epochs``; ``finished`` when nothing is left to train."""
+    (``start_epoch``, 0-based) and the total ``epochs``; ``finished`` when nothing is left to train.
+    ``created_work_dir``: the work dir did not exist before (a failed run may remove it again)."""
 
     work_dir: Path
     epochs: int
     resume_from: Path | None = None
     start_epoch: int = 0
+    created_work_dir: bool = False
 
     @property
     def finished(self) -> bool:
@@ -155,8 +157,9 @@ def _load_checkpoint(path: Path, what: str):
                              f"of file; {kind})") from None
 
 
-def check_work_dir(work_dir: Path) -> None:
-    """``work_dir`` exists as a folder or can be created, and a file can be written in it."""
+def check_work_dir(work_dir: Path) -> bool:
+    """``work_dir`` exists as a folder or can be created, and a file can be written in it; True when
+    it was created here."""
     existing = work_dir
     while not existing.exists():
         if existing.parent == existing:
@@ -164,12 +167,14 @@ def check_work_dir(work_dir: Path) -> None:
         existing = existing.parent
     if not existing.is_dir():
         raise PreflightError(f"{work_dir}: --work-dir: {existing} is a file, not a folder")
+    created = not work_dir.exists()
     try:
         work_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=work_dir):
             pass
     except OSError as exc:
         raise PreflightError(f"{work_dir}: --work-dir: cannot write there ({exc.strerror})") from None
+    return created
 
 
 def check_resume(cfg, work_dir: Path, resume: str, epochs: int) -> RunPlan:
@@ -230,7 +235,7 @@ def check_training_run(cfg, *, work_dir: str | Path | None = None, resume: str =
         return plan
     check_data(cfg)
     check_feature_net_weights(cfg)
-    check_work_dir(work)
+    plan.created_work_dir = check_work_dir(work)
     return plan
 
 

@@ -12,6 +12,7 @@ import importlib
 import json
 import math
 import shutil
+import socket
 from pathlib import Path
 
 import cv2
@@ -83,7 +84,7 @@ def _train(args=(), copy_data=None, cfg_extra=None, before=None, fragment=None):
             data = d / "data"
             shutil.copytree(tiny, data)
             copy_data(data)
-        cfg = _train_cfg(d, data, **(cfg_extra or {}))
+        cfg = _train_cfg(d, data, **{k: v.replace("{data}", str(data)) for k, v in (cfg_extra or {}).items()})
         work = d / "work"
         if before is not None:
             before(work, d)
@@ -183,6 +184,18 @@ def _prepare(edit_gt=None, results=None, fragment=None):
     return case
 
 
+_LISTENING: list[socket.socket] = []  # closed after each test
+
+
+def _busy_port() -> int:
+    """A localhost port some other program listens on."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    _LISTENING.append(sock)
+    return sock.getsockname()[1]
+
+
 # ------------------------------------------------------------------------------------------ the table
 CASES = {
     # evaluate
@@ -238,6 +251,11 @@ CASES = {
         fragment="train_demo.json[0].pair[0].dt"),
     ("train", "missing image"): _train(copy_data=lambda data: next((data / "images").glob("*.jpg")).unlink(),
                                        fragment="image file(s) not found"),
+    ("train", "corrupt training image (DataLoader workers)"): _train(
+        copy_data=lambda data: (data / "images" / "100000.jpg").write_bytes(b"\xff\xd8\xff truncated"),
+        cfg_extra={"train_data": "dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', "
+                                 "type='crowd_pose', img_dir='{data}/images')], batch_images=2, num_workers=2)"},
+        fragment="100000.jpg"),
     ("train", "truncated duc_se.pth"): _train(
         cfg_extra={"model": TOP_DOWN.format(feature_net="dict(type='FastPose', weights='{w}')", refiner=OPEC)},
         fragment="duc_se.pth"),
@@ -274,6 +292,11 @@ CASES = {
     ("demo", "zero-byte video"): _demo(_file("clip.mp4", b""), fragment="clip.mp4"),
     ("demo", "--out-dir under a file"): _demo(_file("a.jpg", cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1]
                                                     .tobytes()), out_under_file=True, fragment="--out-dir"),
+    # visdom_server
+    ("visdom_server", "--port 70000"): lambda d: (["--port", "70000"], "--port"),
+    ("visdom_server", "--port already in use"): lambda d: (["--port", str(_busy_port()), "--bind-local"], "in use"),
+    ("visdom_server", "--env-path under a file"): lambda d: (
+        ["--env-path", str(_write(d, "f", "x") / "envs")], "--env-path"),
     # make_demo_data
     ("make_demo_data", "--train-images 0"): lambda d: (["--out", str(d / "out"), "--train-images", "0"],
                                                        "--train-images"),
@@ -322,7 +345,11 @@ def test_bad_input(tool, case, tmp_path, tiny, capsys, monkeypatch):
             cfg.write_text(cfg.read_text().replace("{w}", str(d / "duc_se.pth")).replace("{y}", str(d / "yolo.weights")))
     before = _files(tmp_path)
     capsys.readouterr()
-    code = importlib.import_module(f"opec.cli.{tool}").main(args)
+    try:
+        code = importlib.import_module(f"opec.cli.{tool}").main(args)
+    finally:
+        while _LISTENING:
+            _LISTENING.pop().close()
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert code == 2, (code, captured.err)
@@ -337,5 +364,5 @@ def test_pair_count():
     """The closing note reports this number; every tool of opec/cli appears."""
     tools = {t for t, _ in CASES}
     assert tools == {"evaluate", "prepare_data", "train", "test", "dataset_stats", "plot_map", "visualize", "demo",
-                     "make_demo_data"}
+                     "make_demo_data", "visdom_server"}
     assert len(CASES) >= 50
