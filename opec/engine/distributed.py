@@ -5,7 +5,6 @@ Everything degrades to the single-process case when the script was not started b
 from __future__ import annotations
 
 import os
-import sys
 
 import torch
 import torch.distributed as dist
@@ -71,7 +70,3 @@ def broadcast_from_main(obj):
     dist.broadcast_object_list(box, src=0)
     return box[0]
 
-
-def quiet_progress() -> bool:
-    """Progress bars only on rank 0 and only when stderr is a terminal."""
-    return not is_main() or not sys.stderr.isatty()

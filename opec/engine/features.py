@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Subset
-from tqdm import tqdm
 
 from opec.data.datasets import collate_persons
 from opec.engine import distributed as dist_utils
+from opec.engine.progress import Progress
 
 STORAGES = ("memory", "disk")
 DTYPES = {"float32": torch.float32, "float16": torch.float16}
@@ -138,8 +138,7 @@ class FeatureCache:
         dataset.crops = True
         loader = DataLoader(Subset(dataset, todo), batch_size=_items_per_batch(dataset, batch_size),
                             shuffle=False, num_workers=num_workers, collate_fn=collate_persons)
-        bar = tqdm(total=len(todo), desc=desc, unit="img" if len(dataset) != num else "person",
-                   disable=dist_utils.quiet_progress(), dynamic_ncols=True)
+        bar = Progress(len(todo), desc, "img" if len(dataset) != num else "person")
         try:
             for batch in loader:
                 ids = batch["person_ids"]

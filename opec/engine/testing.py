@@ -22,6 +22,7 @@ from opec.data.annotations import read_predictions
 from opec.data.datasets import TestDataset, collate_persons
 from opec.engine import distributed as dist_utils
 from opec.engine.feature_sources import build_feature_source
+from opec.engine.progress import Progress
 from opec.evaluation import KeypointEvaluator, protocol
 from opec.evaluation.protocol import BEST_MATCH_IOU, REPLACE_THRESHOLD
 from opec.refiner import build_model
@@ -39,11 +40,13 @@ def refine_persons(model, dataset: TestDataset, model_input, device, batch_size:
     loader = DataLoader(Subset(dataset, share), batch_size=batch_size, shuffle=False,
                         num_workers=num_workers, collate_fn=collate_persons)
     parts = []
-    for batch in loader:
-        output = model(batch["joints"].to(device), model_input(batch))
-        last = output.stages[-1].float().cpu().numpy()  # (P,12,2) box-normalised, last GCN stage
-        boxes = batch["boxes"].numpy().astype(np.float64)
-        parts.append(crop_module.denormalize_from_box(last, boxes[:, :2], boxes[:, 2:4]))
+    with Progress(len(share), "refine", "person") as bar:
+        for batch in loader:
+            output = model(batch["joints"].to(device), model_input(batch))
+            last = output.stages[-1].float().cpu().numpy()  # (P,12,2) box-normalised, last GCN stage
+            boxes = batch["boxes"].numpy().astype(np.float64)
+            parts.append(crop_module.denormalize_from_box(last, boxes[:, :2], boxes[:, 2:4]))
+            bar.update(len(last))
     model.train(was_training)
     mine = np.concatenate(parts) if parts else np.zeros((0, 12, 2))
     gathered = dist_utils.gather_to_main(mine)

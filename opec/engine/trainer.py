@@ -23,7 +23,6 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
-from tqdm import tqdm
 
 from opec.data.datasets import TestDataset, TrainDataset, collate_persons
 from opec.data.annotations import read_predictions
@@ -31,6 +30,7 @@ from opec.engine import checkpoint as ckpt
 from opec.engine import distributed as dist_utils
 from opec.engine.feature_sources import build_feature_source
 from opec.engine.lr import cosine_lr, set_lr
+from opec.engine.progress import Progress
 from opec.engine.testing import evaluate_protocol, protocol_results, refine_persons
 from opec.evaluation import KeypointEvaluator
 from opec.evaluation.protocol import append_map_line
@@ -155,11 +155,10 @@ class Trainer:
         self.sampler.set_epoch(epoch)
         self.epoch_start = time.perf_counter()
         steps = len(self.train_loader)
-        bar = tqdm(self.train_loader, total=steps, desc=f"epoch {epoch}/{self.epochs}", unit="batch",
-                   disable=dist_utils.quiet_progress(), dynamic_ncols=True)
+        bar = Progress(steps, f"epoch {epoch}/{self.epochs}", "batch")
         clip = float(self.cfg.schedule.get("clip_grad_norm", 1.0))
         tick = time.perf_counter()
-        for i, batch in enumerate(bar):
+        for i, batch in enumerate(self.train_loader):
             data_time = time.perf_counter() - tick
             model_input = self.features(batch, "train")           # taps, or crops when fine-tuning
             joints = batch["joints"].to(device, non_blocking=True)  # (P,12,3) box-normalised x̂, ŷ, score
@@ -183,6 +182,7 @@ class Trainer:
             loss_value = float(loss.detach())
             bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", data=f"{data_time:.3f}s",
                             batch=f"{batch_time:.3f}s", persons=len(joints))
+            bar.update()
             if self.loggers is not None:
                 self.loggers.log_scalars(epoch * steps + i, {
                     "loss": loss_value, **{k: float(v) for k, v in terms.items()}, "lr": lr,

@@ -252,10 +252,10 @@ CASES = {
     ("train", "missing image"): _train(copy_data=lambda data: next((data / "images").glob("*.jpg")).unlink(),
                                        fragment="image file(s) not found"),
     ("train", "corrupt training image (DataLoader workers)"): _train(
-        copy_data=lambda data: (data / "images" / "100000.jpg").write_bytes(b"\xff\xd8\xff truncated"),
+        copy_data=lambda data: (data / "images" / "100003.jpg").write_bytes(b"\xff\xd8\xff truncated"),
         cfg_extra={"train_data": "dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', "
                                  "type='crowd_pose', img_dir='{data}/images')], batch_images=2, num_workers=2)"},
-        fragment="100000.jpg"),
+        fragment="100003.jpg"),
     ("train", "truncated duc_se.pth"): _train(
         cfg_extra={"model": TOP_DOWN.format(feature_net="dict(type='FastPose', weights='{w}')", refiner=OPEC)},
         fragment="duc_se.pth"),
