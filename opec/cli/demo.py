@@ -5,7 +5,8 @@ with image_id = image file name, or "<frame>.jpg" for a video; category_id 1; ke
 x, y, score triplets in the chosen joint order; score; bbox = corner-format crop box) and one
 rendered PNG per image/frame in ``vis/`` (--before-after: initial and refined poses side by side);
 with refinement also ``initial-results.json``, the same persons before refinement.
-Nothing is written unless every input was processed.
+Nothing is written unless every input was processed; then these outputs replace those of an earlier
+run in the same --out-dir (its ``vis/`` as a whole), so no stale result or picture is left.
 
   python tools/demo.py photo.jpg --checkpoint checkpoints/OPEC_GCN_CrowdPose_Test/best_checkpoint.pth
   python tools/demo.py frames/ --no-refine --format coco
@@ -181,11 +182,17 @@ def _process(args, kind, items, frames) -> int:
         for file_name, entries in outputs.items():
             with open(staging / file_name, "w") as f:
                 json.dump(entries, f)
-        (out_dir / "vis").mkdir(parents=True, exist_ok=True)
-        for vis_name in names:
-            (staging / "vis" / vis_name).replace(out_dir / "vis" / vis_name)
-        for file_name in outputs:
-            (staging / file_name).replace(out_dir / file_name)
+        # This run's outputs replace the previous run's: its vis/ whole (removed with the staging
+        # folder), and initial-results.json when this run has none (--no-refine).
+        out_dir.mkdir(exist_ok=True)
+        if (out_dir / "vis").is_dir():
+            (out_dir / "vis").replace(staging / "previous-vis")
+        (staging / "vis").replace(out_dir / "vis")
+        for file_name in (RESULTS_NAME, INITIAL_NAME):
+            if file_name in outputs:
+                (staging / file_name).replace(out_dir / file_name)
+            else:
+                (out_dir / file_name).unlink(missing_ok=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     print(f"{len(results)} persons in {len(names)} images; results: {out_dir / RESULTS_NAME}; "

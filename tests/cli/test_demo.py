@@ -68,6 +68,25 @@ def test_folder_gives_results_json_and_before_after_pngs(weights, fixtures_dir, 
     assert not list(tmp_path.glob(".out-*"))                             # staging folder removed
 
 
+def test_a_rerun_into_the_same_folder_leaves_nothing_stale(weights, fixtures_dir, tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("000000000785.jpg", "000000040083.jpg"):
+        shutil.copy(fixtures_dir / "coco" / name, images / name)
+    out = tmp_path / "out"
+    assert demo.main([str(images), "--out-dir", str(out), *_args(weights)]) == 0
+    assert sorted(p.name for p in (out / "vis").iterdir()) == ["000000000785.png", "000000040083.png"]
+    (out / "notes.txt").write_text("the user's")  # not an output of the demo: kept
+
+    # Second run: one image, no refinement.
+    assert demo.main([str(images / "000000040083.jpg"), "--out-dir", str(out), "--no-refine", *_args(weights)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["alphapose-results.json", "notes.txt", "vis"]
+    assert [p.name for p in (out / "vis").iterdir()] == ["000000040083.png"]
+    results = json.loads((out / "alphapose-results.json").read_text())
+    assert {r["image_id"] for r in results} == {"000000040083.jpg"}
+    assert not list(tmp_path.glob(".out-*"))
+
+
 @pytest.mark.slow
 def test_video_and_coco_format(weights, fixtures_dir, tmp_path):
     frame = cv2.imread(str(fixtures_dir / "crowdpose" / "103319.jpg"))
