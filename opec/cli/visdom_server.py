@@ -15,6 +15,9 @@ the registry; later starts, and re-installs of visdom, work offline and start at
     python tools/visdom_server.py --port 8098 --env-path work_dirs/visdom
     python tools/visdom_server.py --prepare-only    # fetch/install the assets, do not serve
 
+The root page opens the environment that last received a plot (a training run logs into the env
+named after its config), or ``--env NAME``; visdom's own page would open its empty 'main'.
+
 A bad ``--port`` (out of range, or in use) or an ``--env-path`` under a file is reported in one
 line with exit code 2 before anything is fetched; assets that cannot be fetched or installed
 (no npm, no network on the first start) give exit code 1.
@@ -192,9 +195,56 @@ def check_tornado() -> None:
                          "tornado < 6.6 (pip install 'tornado>=6,<6.6')")
 
 
-def serve(port: int, hostname: str, env_path: str | None, bind_local: bool) -> None:
-    """Run visdom's own server entry point (blocks until interrupted)."""
+_LAST_ENV: dict[str, str] = {}  # "name": the environment that received a plot last
+
+
+def open_run_env_at_root(env: str | None = None) -> None:
+    """Make the server's root page open a run's environment instead of visdom's 'main'.
+
+    The root page redirects to ``/env/<env>``, or without ``env`` to the environment that last
+    received a plot or an update (so ``opec-train --visdom`` shows up where the browser already
+    is); before any plot arrives the root page is visdom's own. Patches visdom's request handlers
+    of this process (call it before the server starts).
+    """
+    import json
+    from urllib.parse import quote
+
+    from visdom.server.handlers import web_handlers
+    from visdom.utils.server_utils import extract_eid
+
+    if getattr(web_handlers.IndexHandler, "opens_run_env", False):
+        return
+
+    def remembering(post):
+        def wrapped(self, *args, **kwargs):
+            try:
+                _LAST_ENV["name"] = extract_eid(json.loads(self.request.body))
+            except (ValueError, TypeError, AttributeError):  # not a JSON object: visdom answers it
+                pass
+            return post(self, *args, **kwargs)
+        return wrapped
+
+    for handler in (web_handlers.PostHandler, web_handlers.UpdateHandler):
+        handler.post = remembering(handler.post)
+
+    index = web_handlers.IndexHandler.get
+
+    def get(self, path, **kwargs):
+        target = env or _LAST_ENV.get("name")
+        if path in ("", "/") and target and (not self.login_enabled or self.current_user):
+            return self.redirect(f"{self.base_url.rstrip('/')}/env/{quote(target)}")
+        return index(self, path, **kwargs)
+
+    web_handlers.IndexHandler.get = get
+    web_handlers.IndexHandler.opens_run_env = True
+
+
+def serve(port: int, hostname: str, env_path: str | None, bind_local: bool, env: str | None = None) -> None:
+    """Run visdom's own server entry point (blocks until interrupted); the root page opens ``env``
+    (see :func:`open_run_env_at_root`)."""
     from visdom.server import run_server
+
+    open_run_env_at_root(env)
     argv = ["visdom", "-port", str(port), "--hostname", hostname]
     if env_path:
         Path(env_path).mkdir(parents=True, exist_ok=True)
@@ -231,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="accept connections from this machine only")
     parser.add_argument("--env-path", default=None,
                         help="folder where visdom keeps its environments (default ~/.visdom/)")
+    parser.add_argument("--env", default=None,
+                        help="environment the root page opens (default: the one that received a plot "
+                             "last, e.g. the running training's <config name>)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help=f"npm tarballs and prepared assets (default {default_cache_dir()})")
     parser.add_argument("--prepare-only", action="store_true",
@@ -251,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"visdom page assets ready in {static_dir}")
         return 0
     try:
-        serve(args.port, args.host, args.env_path, args.bind_local)
+        serve(args.port, args.host, args.env_path, args.bind_local, args.env)
     except OSError as exc:
         print(f"error: cannot serve on port {args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1

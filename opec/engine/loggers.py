@@ -4,7 +4,8 @@ Every call of :meth:`Loggers.log_scalars` appends one JSON line to ``<work_dir>/
 
     {"step": 120, "group": "train", "values": {"loss": 0.41, "lr": 0.001}, "time": 1764100000.2}
 
-(``time`` = wall-clock seconds since the epoch). The file is opened in append mode and flushed after
+(``time`` = wall-clock seconds since the epoch; ``step`` counts what the call's ``index`` names:
+training iterations for ``group='train'``, epochs for the evaluation groups). The file is opened in append mode and flushed after
 every line, so a resumed run continues it and a killed run loses at most the line being written;
 after a resume, steps logged between the last checkpoint and the kill appear twice (readers keep the
 last line per (group, step)). Non-finite values are written as ``null`` (JSON has no NaN).
@@ -16,8 +17,10 @@ Visdom: line plots, one trace per value key; keys of one family share a window `
 where the family is the key up to its first "/" or else its first "_" (so ``loss``, ``loss_stage1``
 and ``loss_points`` share ``train/loss``, ``AP`` and ``AP_best`` share ``eval/AP``, ``plain/AP50``
 goes to ``eval/plain``, keys ending in ``_time`` share ``<group>/time``, while ``lr`` and
-``grad_norm`` get windows of their own); one image window per image name. Plots are appended
-to, so a resumed run continues them. The server is checked once with a short timeout; when it does not answer, ONE warning is emitted and visdom is disabled for the run.
+``grad_norm`` get windows of their own); the x axis is labelled with the call's ``index`` ("step" or
+"epoch"), and epoch-indexed traces are drawn with markers so that a single point shows. Values that
+are None (non-finite, or undefined such as an AP over no images) are left out of the plots. One
+image window per image name. Plots are appended to, so a resumed run continues them. The server is checked once with a short timeout; when it does not answer, ONE warning is emitted and visdom is disabled for the run.
 Posting happens on a background thread, so a slow or dying server never blocks training; a failure
 there also gives one warning and disables visdom.
 
@@ -101,14 +104,15 @@ class _VisdomSink:
         except queue.Full:
             pass  # the dashboard is best effort; log.jsonl keeps every value
 
-    def line(self, step: int, values: Mapping[str, float], group: str) -> None:
+    def line(self, step: int, values: Mapping[str, float], group: str, index: str = "step") -> None:
+        opts = dict(showlegend=True, xlabel=index, markers=index == "epoch", markersize=6)
         for key, value in values.items():
             if value is None:
                 continue
             win = f"{group}/{window_family(key)}"
             self.submit(lambda key=key, value=value, win=win: self.viz.line(
                 X=np.array([step]), Y=np.array([value]), win=win, name=key, update="append",
-                opts=dict(title=win, showlegend=True, xlabel="step")))
+                opts=dict(opts, title=win)))
 
     def image(self, step: int, name: str, image_bgr: np.ndarray) -> None:
         chw = np.ascontiguousarray(image_bgr[..., ::-1].transpose(2, 0, 1))
@@ -161,12 +165,14 @@ class Loggers:
         self._jsonl.write(json.dumps(record) + "\n")
         self._jsonl.flush()
 
-    def log_scalars(self, step: int, values: Mapping[str, float], group: str) -> None:
-        """Log ``values`` (name -> number; Python/NumPy/0-d tensor) at ``step`` under ``group``."""
-        clean = {str(k): _finite_or_none(v) for k, v in values.items()}
+    def log_scalars(self, step: int, values: Mapping[str, float | None], group: str,
+                    index: str = "step") -> None:
+        """Log ``values`` (name -> number; Python/NumPy/0-d tensor; None = undefined) at ``step``
+        under ``group``; ``index`` names what ``step`` counts ("step" or "epoch": the plots' x axis)."""
+        clean = {str(k): None if v is None else _finite_or_none(v) for k, v in values.items()}
         self._write({"step": int(step), "group": group, "values": clean, "time": time.time()})
         if self.visdom is not None:
-            self.visdom.line(int(step), clean, group)
+            self.visdom.line(int(step), clean, group, index)
         if self.tensorboard is not None:
             for key, value in clean.items():
                 if value is not None:

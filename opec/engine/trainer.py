@@ -207,7 +207,8 @@ class Trainer:
         plain, best = evaluate_protocol(self.evaluator, self.test_set, None, self.best_match)
         self.initial = (plain["AP"], best["AP"])
         print(f"[initial] AP {plain['AP']:.4f} (without best match)  {best['AP']:.4f} (best match)", flush=True)
-        self.loggers.log_scalars(0, {"AP": plain["AP"], "AP_best": best["AP"]}, group="initial")
+        self.loggers.log_scalars(0, _defined({"AP": plain["AP"], "AP_best": best["AP"]}), group="initial",
+                                 index="epoch")
 
     def end_epoch(self, epoch: int) -> None:
         refined = self.evaluate()
@@ -215,9 +216,10 @@ class Trainer:
         if dist_utils.is_main():
             plain, best = evaluate_protocol(self.evaluator, self.test_set, refined, self.best_match)
             metrics = (plain["AP"], best["AP"])
-            self.loggers.log_scalars(epoch, {"AP": plain["AP"], "AP_best": best["AP"],
-                                             **{f"plain/{k}": v for k, v in plain.items()},
-                                             **{f"best/{k}": v for k, v in best.items()}}, group="eval")
+            self.loggers.log_scalars(epoch, _defined({"AP": plain["AP"], "AP_best": best["AP"],
+                                                      **{f"plain/{k}": v for k, v in plain.items()},
+                                                      **{f"best/{k}": v for k, v in best.items()}}),
+                                     group="eval", index="epoch")
             self._log_panel(epoch, refined)
         ap, ap_best = dist_utils.broadcast_from_main(metrics)
         if dist_utils.is_main():
@@ -268,3 +270,9 @@ class Trainer:
 def _to_float(output):
     """Refiner outputs in float32 for the loss (autocast may give float16)."""
     return type(output)([s.float() for s in output.stages], output.points.float())
+
+
+def _defined(metrics: dict) -> dict:
+    """``metrics`` with the evaluator's "undefined" value (-1: e.g. AP_easy on a split without easy
+    images) as None, so that the logs say "no value" and the dashboard leaves it out."""
+    return {k: None if v == -1 else v for k, v in metrics.items()}

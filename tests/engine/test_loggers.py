@@ -102,13 +102,15 @@ def test_tensorboard_writes_event_file(tmp_path):
 
 @pytest.fixture
 def visdom_server(tmp_path):
-    """A visdom server (its own entry point, no page assets needed) on a free local port."""
+    """A visdom server (its own entry point, no page assets needed) on a free local port, with the
+    root page of opec-visdom_server (opening the environment that received a plot last)."""
     import subprocess
     import sys
 
     port = _closed_port()
     # base_url='' as run_server.main passes it (start_server's default '/' breaks the routes)
     code = ("import sys; from visdom.server.run_server import start_server; "
+            "from opec.cli.visdom_server import open_run_env_at_root; open_run_env_at_root(); "
             "start_server(port=int(sys.argv[1]), env_path=sys.argv[2], base_url='', "
             "bind_local=True)")
     proc = subprocess.Popen([sys.executable, "-c", code, str(port), str(tmp_path / "envs") + "/"],
@@ -149,6 +151,41 @@ def test_live_visdom_gets_one_trace_per_key(tmp_path, visdom_server):
     assert traces["AP_best"]["x"] == [0, 1, 2]
     np.testing.assert_allclose(traces["AP_best"]["y"], [0.0, 0.2, 0.4])
     assert viz.win_exists("image/panel", env=cfg["env"])
+
+
+@pytest.mark.filterwarnings("ignore:The 'warn' method is deprecated:DeprecationWarning")
+def test_epoch_plots_markers_undefined_values_and_the_root_page(tmp_path, visdom_server):
+    import requests
+    import visdom
+
+    root = f"http://127.0.0.1:{visdom_server}/"
+    assert requests.get(root, allow_redirects=False, timeout=10).status_code == 200  # no plot yet: visdom's page
+    cfg = dict(server="http://127.0.0.1", port=visdom_server, env="my_run")
+    with build_loggers(tmp_path / "run", visdom=cfg) as loggers:
+        # one evaluation so far; AP_easy undefined (None, as the trainer logs the evaluator's -1)
+        loggers.log_scalars(0, {"AP": 0.5, "AP_best": 0.6, "plain/AP_easy": None, "plain/AP50": 0.7},
+                            group="eval", index="epoch")
+        loggers.log_scalars(3, {"loss": 1.0}, group="train")
+    viz = visdom.Visdom(server=cfg["server"], port=cfg["port"], env=cfg["env"],
+                        use_incoming_socket=False, raise_exceptions=True)
+    window = json.loads(viz.get_window_data(win="eval/AP", env=cfg["env"]))
+    assert window["content"]["layout"]["xaxis"]["title"] == "epoch"
+    assert {t["name"]: t["mode"] for t in window["content"]["data"]} == {"AP": "lines+markers",
+                                                                         "AP_best": "lines+markers"}
+    plain = json.loads(viz.get_window_data(win="eval/plain", env=cfg["env"]))
+    assert [t["name"] for t in plain["content"]["data"]] == ["plain/AP50"]  # the undefined value is left out
+    train = json.loads(viz.get_window_data(win="train/loss", env=cfg["env"]))
+    assert train["content"]["layout"]["xaxis"]["title"] == "step"
+    assert train["content"]["data"][0]["mode"] == "lines"
+    # The root page now opens the run's environment.
+    answer = requests.get(root, allow_redirects=False, timeout=10)
+    assert answer.status_code in (301, 302) and answer.headers["Location"] == "/env/my_run"
+
+
+def test_trainer_logs_undefined_metrics_as_none():
+    from opec.engine.trainer import _defined
+
+    assert _defined({"AP": 0.5, "AP_easy": -1.0, "AP_hard": 0.0}) == {"AP": 0.5, "AP_easy": None, "AP_hard": 0.0}
 
 
 def test_window_families():
