@@ -66,6 +66,44 @@ def test_kill_mid_epoch_then_resume(tiny_data, tmp_path, make_config):
     assert f"AP {ap:.4f} (without best match)" in best.stdout
 
 
+def test_kill_during_the_feature_cache_build_then_rerun(tiny_data, tmp_path, make_config, model_source):
+    """SIGKILL while the disk feature cache is half written: the rerun rebuilds it and ends with the
+    mAP.txt of a run that was never interrupted."""
+    cfg = make_config(
+        tmp_path, tiny_data,
+        custom_imports="dict(imports=['tests.toy_feature_net', 'tests.engine.slow_feature_net'], "
+                       "allow_failed_imports=False)",
+        model=model_source("dict(type='SlowToyFeatureNet', scale=4, seed=0, delay=0.3)"),
+        feature_cache="dict(storage='disk', dtype='float32', batch_size=2)",
+        schedule="dict(epochs=1, lr=1e-3, clip_grad_norm=1.0, lr_schedule=dict(warmup_lr=1e-5, warmup_epochs=1, "
+                 "min_lr=1e-5))")
+    work, log = tmp_path / "killed", tmp_path / "killed.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([PY, "tools/train.py", str(cfg), "--work-dir", str(work), "--device", "cpu"],
+                                cwd=REPO, env=ENV, stdout=out, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    # the first progress line of the training split's cache (printed off a terminal)
+    while "[features (train)] " not in log.read_text().replace("computing", "") \
+            and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "training ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    cache = work / "feature_cache"
+    assert list(cache.glob("train.tap*.npy")) and not (cache / "train.json").exists()  # half built
+    assert not (work / "last.pth").exists()
+
+    rerun = cli("tools/train.py", cfg, "--work-dir", work, "--device", "cpu")
+    assert rerun.returncode == 0, rerun.stderr
+    assert "computing the frozen SPPE taps" in rerun.stdout  # rebuilt, not taken as complete
+    straight = cli("tools/train.py", cfg, "--work-dir", tmp_path / "straight", "--device", "cpu")
+    assert straight.returncode == 0, straight.stderr
+    assert (work / "mAP.txt").read_text() == (tmp_path / "straight" / "mAP.txt").read_text()
+    assert [e for e, *_ in read_map_file(work / "mAP.txt")] == [0]
+    for tap in sorted(cache.glob("*.npy")):  # the cache itself, bit for bit
+        assert tap.read_bytes() == (tmp_path / "straight" / "feature_cache" / tap.name).read_bytes(), tap.name
+
+
 def one_line_error(result, *fragments):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
