@@ -6,7 +6,7 @@ of OPEC-Net's processed data (opec_spec §3):
 
   <out>/images/<id>.jpg
   <out>/train_process_datasets/train_demo.json      training list: img_name + pairs (score,
-                                                    yolo_bbox, gt 12x3, dt 12x3), type crowd_pose
+                                                    yolo_bbox, gt 12x3, dt 12x3), type crowdpose
   <out>/test_process_datasets/test_compute_map++.json   pose-NMS-style predictions with bbox
   <out>/test_process_datasets/pred_test_best_match.json "best match" predictions with bbox
   <out>/test_process_datasets/crowdpose_test.json       CrowdPose-format GT (14 joints, crowdIndex)

@@ -30,7 +30,7 @@ train_data = dict(
         ),
         dict(
             json_file='train_process_datasets/train_crowd_train.json',
-            type='crowd_pose',
+            type='crowdpose',
             img_dir='../crowdpose/images',
             black_list=[534, 553, 1782, 2481, 4127, 4379, 5812, 6268, 6712, 6764, 7483, 7792, 7979,
                         8028, 8824, 9203, 9477],
