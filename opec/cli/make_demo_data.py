@@ -2,7 +2,7 @@
 
 Images show several overlapping stick-figure people (textured limbs, torso and head) on a noisy
 background, drawn back to front, so later people hide joints of earlier ones. Written in the layout
-of OPEC-Net's processed data (opec_spec §3):
+of OPEC-Net's processed data (docs/datasets.md):
 
   <out>/images/<id>.jpg
   <out>/train_process_datasets/train_demo.json      training list: img_name + pairs (score,

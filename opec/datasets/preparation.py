@@ -2,7 +2,7 @@
 
 Inputs: a COCO-format keypoint GT file (CrowdPose-14 or COCO-17 joints; CrowdPose, COCO, OCHuman,
 OCPose) and initial poses per image -- either an AlphaPose-style results file or this project's
-detector + SPPE (:func:`detections_from_pipeline`). Outputs (opec_spec §3):
+detector + SPPE (:func:`detections_from_pipeline`). Outputs (docs/datasets.md):
 
 * training pairs (``train_*.json``): a list of ``{img_name, pair: [{score, yolo_bbox, gt, dt}]}``,
   one element per image with at least one matched person (:mod:`opec.datasets.training_pairs`);
@@ -225,7 +225,7 @@ def detections_from_pipeline(pipeline, gt: GroundTruth, image_dir: str | Path,
 
 def build_training_pairs(gt: GroundTruth, detections: dict[int, Detections],
                          rule: MatchingRule) -> tuple[list[dict], dict[str, int]]:
-    """Training file content (opec_spec §3.1) and counts {'images', 'gt_persons', 'matchable',
+    """Training file content (docs/datasets.md) and counts {'images', 'gt_persons', 'matchable',
     'pairs'}. Images are in ascending id order; images with no pair are left out (the original
     collate cannot handle an empty pair list)."""
     out = []
@@ -255,7 +255,7 @@ def build_training_pairs(gt: GroundTruth, detections: dict[int, Detections],
 
 def build_test_predictions(gt: GroundTruth, detections: dict[int, Detections],
                            min_score: float = 0.0) -> list[dict]:
-    """Results entries (opec_spec §3.2): every initial pose with score >= min_score; ``image_id``
+    """Results entries (docs/datasets.md): every initial pose with score >= min_score; ``image_id``
     is the GT file name, ``keypoints`` 36 floats, ``bbox`` the corner-format crop box."""
     out = []
     for image_id in sorted(detections):

@@ -1,11 +1,12 @@
-"""The training loop (opec_spec §10), readable top to bottom, plus what the original lacked:
+"""The training loop (docs/training.md), readable top to bottom, plus what the original lacked:
 resume, torchrun/DDP, mixed precision, cached frozen features, loggers and progress bars.
 
 One iteration (:meth:`Trainer.train_one_epoch`):
 
-    batch (persons of ``batch_images`` images) -> frozen SPPE taps (cached, or the SPPE inside the
-    model for the Alpha variants) -> refiner -> ``opec_loss`` -> backward -> clip the global grad
-    norm to 1 over all parameters -> Adam (no weight decay) with the per-iteration cosine LR.
+    batch (persons of ``batch_images`` images) -> the model's input from the feature source
+    (frozen taps, live or cached; the crops when the feature network is fine-tuned) -> refiner ->
+    ``opec_loss`` -> backward -> clip the global grad norm to 1 over all parameters -> Adam (no
+    weight decay) with the per-iteration cosine LR.
 
 After every epoch (:meth:`Trainer.end_epoch`): the protocol's two APs (``opec.engine.testing``),
 ``<epoch>.pth``, ``best_checkpoint.pth`` when the without-best-match AP improved (selection on the

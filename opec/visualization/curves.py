@@ -1,4 +1,4 @@
-"""The per-epoch AP curve of a training run, from its ``mAP.txt`` (opec_spec §10.5)."""
+"""The per-epoch AP curve of a training run, from its ``mAP.txt`` (docs/training.md)."""
 from __future__ import annotations
 
 import os

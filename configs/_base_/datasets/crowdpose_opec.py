@@ -1,4 +1,4 @@
-# OPEC-Net's processed CrowdPose training/test data (opec_spec §3, §8), paths relative to the
+# OPEC-Net's processed CrowdPose training/test data (docs/datasets.md), paths relative to the
 # working directory as in the original: the processed JSONs in ./train_process_datasets and
 # ./test_process_datasets, CrowdPose images in ../crowdpose/images, COCO train2017 in ../train2017.
 # Black lists: positions in the respective JSON list skipped at load (the original's lists; the
