@@ -54,7 +54,7 @@ def write_config(folder: Path, data: Path, head: str, cache: str, batch: int, wo
     text = f"""
 model = dict(type='TopDownRefiner', feature_net=dict(type='FastPose', weights=None),
              refiner=dict(type='OPECNet', point_head='{head}', num_joints=12, hid_dim=128), fine_tune=False)
-train_data = dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', type='crowd_pose',
+train_data = dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', type='crowdpose',
                   img_dir='{data}/images')], batch_images={batch}, num_workers={workers})
 test_data = dict(pred_json='{data}/test_process_datasets/test_compute_map++.json',
                  best_json='{data}/test_process_datasets/pred_test_best_match.json',

@@ -5,7 +5,7 @@
 # of the GCN. For real runs use the CrowdPose configs with weights/sppe/duc_se.pth.
 _base_ = ['./_base_/models/opec_gcn.py', './_base_/schedules/cosine_25e.py', './_base_/default_runtime.py']
 train_data = dict(
-    annotations=[dict(json_file='data/demo/train_process_datasets/train_demo.json', type='crowd_pose',
+    annotations=[dict(json_file='data/demo/train_process_datasets/train_demo.json', type='demo',
                       img_dir='data/demo/images')],
     batch_images=2,
     num_workers=2,
@@ -15,7 +15,7 @@ test_data = dict(
     best_json='data/demo/test_process_datasets/pred_test_best_match.json',
     target_json='data/demo/test_process_datasets/crowdpose_test.json',
     img_dir='data/demo/images',
-    dataset='crowdpose',
+    dataset='demo',
     batch_size=60,
     num_workers=2,
 )

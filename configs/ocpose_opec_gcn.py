@@ -7,7 +7,7 @@ train_data = dict(
     annotations=[
         dict(
             json_file='data/ocpose/processed/train_ocpose_train.json',
-            type='crowd_pose',
+            type='crowdpose',
             img_dir='data/ocpose/images',
         ),
     ],

@@ -14,12 +14,13 @@ README (which does not publish how its numbers were computed).
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from opec.fileio import read_json
 
 THRESHOLDS = (0.3, 0.5, 0.75)
 
@@ -117,13 +118,7 @@ def occlusion_stats(gt: dict, name: str = "", source: str = "GT",
 
 def load_gt(path: str | Path) -> dict:
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            gt = json.load(f)
-    except FileNotFoundError:
-        raise StatsError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StatsError(f"{path}: not a readable JSON file ({exc})") from None
+    gt = read_json(path, "a COCO-format GT file", StatsError)
     if not isinstance(gt, dict):
         raise StatsError(f"{path}: expected a COCO-format JSON object with 'images' and "
                          "'annotations'")

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -56,3 +57,14 @@ def eval_cases_dir() -> Path:
 def fixtures_dir() -> Path:
     """Real images with keypoint ground truth (mmpose test data, CrowdPose val annotations)."""
     return require_dir(SHARED_DIR / "fixtures", "image fixtures")
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_globals():
+    """Tests may set torch's thread count or default dtype: restored after each, whatever happens."""
+    threads, dtype = torch.get_num_threads(), torch.get_default_dtype()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.set_default_dtype(dtype)

@@ -32,6 +32,7 @@ def _child(mode: str) -> tuple[str, list[int]]:
     return applied, [int(f) for f in faults]
 
 
+@pytest.mark.slow  # counts page faults of a child process: sensitive to whatever else runs on the machine
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc setting: Linux only")
 def test_retained_memory_is_reused_without_page_faults():
     applied, faults_on = _child("on")

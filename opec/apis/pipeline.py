@@ -186,7 +186,7 @@ class TopDownPipeline:
             return body.astype(np.float32)
         crop_boxes = torch.as_tensor(np.asarray(crop_boxes, dtype=np.float32).reshape(-1, 4))
         pt1, pt2 = crop_boxes[:, :2], crop_boxes[:, 2:]
-        # normalised in float64, then float32, as the original does with the JSON joints (§14.11)
+        # normalised in float64, then float32, as the original does with the JSON joints
         frame = crop_boxes.numpy().astype(np.float64)
         joints = torch.from_numpy(normalize_to_box(body, frame[:, :2], frame[:, 2:]).astype(np.float32))
         refined = []

@@ -26,11 +26,6 @@ def format_table(metrics: dict[str, float], title: str) -> str:
     return "\n".join(lines)
 
 
-def write_json_atomic(path: Path, data) -> None:
-    """Write ``data`` as JSON to ``path`` via a temporary file in the same folder + os.replace."""
-    atomic_write_json(path, data, indent=2)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Keypoint AP/AR identical to the official CrowdPose / COCO "
                                                  "evaluators (see docs/evaluation.md).")
@@ -55,7 +50,7 @@ def main(argv=None) -> int:
         evaluator = KeypointEvaluator(args.gt, args.dataset, args.protocol, easy_medium_hard=args.easy_medium_hard)
         metrics, per_threshold = evaluator.evaluate_detailed(args.results)
         if args.out is not None:
-            write_json_atomic(args.out, metrics)
+            atomic_write_json(args.out, metrics, indent=2)
     except EvaluationError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -2,11 +2,11 @@
 
 Images show several overlapping stick-figure people (textured limbs, torso and head) on a noisy
 background, drawn back to front, so later people hide joints of earlier ones. Written in the layout
-of OPEC-Net's processed data (opec_spec §3):
+of OPEC-Net's processed data (docs/datasets.md):
 
   <out>/images/<id>.jpg
   <out>/train_process_datasets/train_demo.json      training list: img_name + pairs (score,
-                                                    yolo_bbox, gt 12x3, dt 12x3), type crowd_pose
+                                                    yolo_bbox, gt 12x3, dt 12x3), type crowdpose
   <out>/test_process_datasets/test_compute_map++.json   pose-NMS-style predictions with bbox
   <out>/test_process_datasets/pred_test_best_match.json "best match" predictions with bbox
   <out>/test_process_datasets/crowdpose_test.json       CrowdPose-format GT (14 joints, crowdIndex)

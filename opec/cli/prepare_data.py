@@ -22,10 +22,11 @@ from pathlib import Path
 
 
 from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
-from opec.apis.matching import MatchingRule
-from opec.apis.prepare import (
+from opec.fileio import atomic_write_files
+from opec.datasets.training_pairs import MatchingRule
+from opec.datasets.preparation import (
     DataPrepError, build_test_predictions, build_training_pairs, detections_from_pipeline,
-    load_keypoint_gt, load_results, read_image_list, restrict_gt, write_json_files,
+    load_keypoint_gt, load_results, read_image_list, restrict_gt,
 )
 
 _RULE_KEYS = ("oks_threshold", "min_gt_joints", "min_score")
@@ -125,7 +126,7 @@ def main(argv=None) -> int:
                out / f"best_match_{name}.json": best_match}
     if args.gt_out:
         outputs[Path(args.gt_out)] = gt.raw
-    write_json_files(outputs)
+    atomic_write_files(outputs)
     print(f"{counts['pairs']} training pairs from {counts['images']} images "
           f"({counts['matchable']} of {counts['gt_persons']} GT persons matchable; rule {rule}); "
           f"{len(test)} test predictions; written to {out}")

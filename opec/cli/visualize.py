@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
+from opec.fileio import atomic_write_image
 from opec.keypoints import JOINT_SETS
 from opec.visualization import before_after_panel, draw_poses
 
@@ -108,10 +108,10 @@ def image_files(images_dir: Path, gt_path: Path | None) -> dict:
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    if not cv2.imwrite(str(tmp), image):
-        raise VisualizeError(f"{path}: could not write the image")
-    os.replace(tmp, path)
+    try:
+        atomic_write_image(path, image)
+    except OSError as exc:
+        raise VisualizeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,9 @@
-"""Readers for OPEC-Net's processed annotation files (opec_spec §3), with validation.
+"""Readers for OPEC-Net's processed annotation files (docs/datasets.md), with validation.
 
 * training JSON: a list, one element per image, ``{img_name, pair: [{score, yolo_bbox, gt, dt}]}``;
   ``gt`` / ``dt`` are 12x3 ``[x, y, v|score]`` in image pixels, ``yolo_bbox`` the corner-format crop
-  box. File type ``coco`` pads ``img_name`` with zeros to 16 characters (``1414.jpg`` ->
-  ``000000001414.jpg``), type ``crowd_pose`` uses it as is. Black lists skip entries by their
-  position in the file.
+  box. The file's dataset (``opec.datasets``) turns ``img_name`` into a file name (COCO pads it with
+  zeros: ``1414.jpg`` -> ``000000001414.jpg``). Black lists skip entries by their position in the file.
 * prediction JSONs (``test_compute_map++.json`` and the best-match file): COCO results lists whose
   ``keypoints`` hold 12 joints (36 numbers) and whose ``bbox`` is the corner-format crop box.
 
@@ -13,7 +12,6 @@ field; nothing is skipped silently.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +19,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-NUM_JOINTS = 12
-TRAIN_TYPES = ("coco", "crowd_pose")
+from opec.fileio import read_json
+from opec.keypoints import OPEC12
+
+NUM_JOINTS = OPEC12.num_joints
 # How many missing image paths a start-up error lists before "...".
 _MAX_LISTED = 5
 
@@ -37,7 +37,7 @@ class TrainImage:
 
     boxes (P,4) float32 corner-format crop boxes in image pixels; scores (P,) float32;
     gts (P,12,3) float32 image-pixel GT ``x, y, v``; dts (P,12,3) float64 image-pixel AlphaPose
-    ``x, y, score`` (float64 as the original normalises them, opec_spec §14.11).
+    ``x, y, score`` (float64 as the original normalises them, docs/training.md).
     """
 
     image_path: Path
@@ -49,13 +49,7 @@ class TrainImage:
 
 
 def _load_json(path: Path):
-    if not path.is_file():
-        raise DataError(f"{path}: annotation file not found")
-    try:
-        with open(path) as fh:
-            return json.load(fh)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable JSON file ({exc})") from None
+    return read_json(path, "a processed annotation file", DataError)
 
 
 def _is_number(x) -> bool:
@@ -81,17 +75,17 @@ def _box(value, where: str) -> np.ndarray:
     return box
 
 
-def image_file_name(name: str, kind: str) -> str:
-    """The file name of a training image: COCO names are zero-padded to 16 characters."""
-    return name.rjust(16, "0") if kind == "coco" else name
-
-
-def read_train_json(json_file: str | Path, kind: str, img_dir: str | Path,
+def read_train_json(json_file: str | Path, dataset: str, img_dir: str | Path,
                     black_list=()) -> list[TrainImage]:
-    """Read one training JSON (opec_spec §3.1), skipping the black-listed indices."""
+    """Read one training JSON of ``dataset`` (an ``opec.datasets`` name: its images' file-name
+    rule), skipping the black-listed indices."""
+    from opec.datasets import dataset_spec
+
     json_file = Path(json_file)
-    if kind not in TRAIN_TYPES:
-        raise DataError(f"{json_file}: unknown annotation type {kind!r}; expected one of {TRAIN_TYPES}")
+    try:
+        spec = dataset_spec(dataset)
+    except ValueError as exc:
+        raise DataError(f"{json_file}: type: {exc}") from None
     data = _load_json(json_file)
     if not isinstance(data, list):
         raise DataError(f"{json_file}: expected a JSON list of images, got {type(data).__name__}")
@@ -124,7 +118,7 @@ def read_train_json(json_file: str | Path, kind: str, img_dir: str | Path,
             gts.append(_numbers(pair["gt"], (NUM_JOINTS, 3), f"{pw}.gt"))
             dts.append(_numbers(pair["dt"], (NUM_JOINTS, 3), f"{pw}.dt"))
         images.append(TrainImage(
-            image_path=Path(img_dir) / image_file_name(name, kind),
+            image_path=Path(img_dir) / spec.train_image_name(name),
             boxes=np.stack(boxes).astype(np.float32),
             scores=np.asarray(scores, dtype=np.float32),
             gts=np.stack(gts).astype(np.float32),
@@ -135,7 +129,7 @@ def read_train_json(json_file: str | Path, kind: str, img_dir: str | Path,
 
 
 def read_predictions(json_file: str | Path) -> list[dict]:
-    """Read a results list with crop boxes (opec_spec §3.2/§3.3) and validate every entry.
+    """Read a results list with crop boxes (docs/datasets.md) and validate every entry.
 
     Returns the entries as loaded (``image_id`` kept as in the file: the evaluator accepts the
     upstream "N.jpg" strings) after checking ``image_id``, ``keypoints`` (36 numbers), ``score``
@@ -158,11 +152,6 @@ def read_predictions(json_file: str | Path) -> list[dict]:
             raise DataError(f"{where}.score: expected a finite number")
         _box(entry.get("bbox"), f"{where}.bbox")
     return data
-
-
-def prediction_file_name(image_id) -> str:
-    """Image file of a prediction: upstream ids are file names ("103319.jpg"); ints get ".jpg"."""
-    return image_id if isinstance(image_id, str) else f"{image_id}.jpg"
 
 
 def check_images_exist(paths, what: str) -> None:

@@ -1,8 +1,8 @@
-"""Training and test datasets on the processed annotations (opec_spec §4), and their collates.
+"""Training and test datasets on the processed annotations (docs/training.md), and their collates.
 
 Persons are numbered once, in file order, with a global *person id*; the frozen SPPE feature cache
 (:mod:`opec.engine.features`) is indexed by it. Joints are box-normalised once at construction
-(opec_spec §6 step 4: x̂ = 2·((x − x0)/w − 0.5), ŷ likewise, third column untouched) so that a batch
+(x̂ = 2·((x − x0)/w − 0.5), ŷ likewise, third column untouched; docs/refiner.md) so that a batch
 is a slice of ready arrays.
 
 * :class:`TrainDataset` -- one item per image (all its persons); the train collate concatenates the
@@ -22,7 +22,7 @@ from torch.utils.data import Dataset
 
 from opec.data import crop as crop_module
 from opec.data.annotations import (
-    NUM_JOINTS, TrainImage, check_images_exist, prediction_file_name, read_image, read_predictions,
+    NUM_JOINTS, TrainImage, check_images_exist, read_image, read_predictions,
     read_train_json,
 )
 
@@ -34,9 +34,10 @@ def _normalised(joints: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 
 class TrainDataset(Dataset):
-    """Training images from one or more processed JSONs (opec_spec §3.1, §4.1).
+    """Training images from one or more processed JSONs (docs/datasets.md).
 
-    ``annotations``: list of dicts ``json_file``, ``type`` ('coco' | 'crowd_pose'), ``img_dir``,
+    ``annotations``: list of dicts ``json_file``, ``type`` (the images' dataset, an ``opec.datasets``
+    name: 'coco', 'crowdpose', ...), ``img_dir``,
     optional ``black_list`` (indices into that file). Files are read in the given order.
 
     Item ``i`` (a dict): ``person_ids`` (n,) int64, ``joints`` (n,12,3) float32 box-normalised
@@ -58,7 +59,7 @@ class TrainDataset(Dataset):
         self.offsets = np.concatenate([[0], np.cumsum(counts)])
         boxes = np.concatenate([im.boxes for im in self.images])
         self.boxes = boxes
-        # float64 dts and float32 gts before the cast, as the original (opec_spec §14.11).
+        # float64 dts and float32 gts before the cast, as the original (docs/training.md).
         self.joints = _normalised(np.concatenate([im.dts for im in self.images]), boxes.astype(np.float64))
         self.target = _normalised(np.concatenate([im.gts for im in self.images]), boxes)
         self.crops = crops
@@ -86,7 +87,8 @@ class TrainDataset(Dataset):
 
 
 class TestDataset(Dataset):
-    """One item per predicted person of ``pred_json`` (opec_spec §3.2, §4.2).
+    """One item per predicted person of ``pred_json`` (docs/datasets.md); ``dataset`` (an
+    ``opec.datasets`` name) gives the image file of each ``image_id``.
 
     Item: ``person_ids`` (1,), ``joints`` (1,12,3) box-normalised, ``boxes`` (1,4), and with
     ``crops=True`` ``inps`` (1,3,320,256). ``predictions`` keeps the validated entries (the
@@ -95,12 +97,15 @@ class TestDataset(Dataset):
 
     __test__ = False  # not a pytest test class despite the name
 
-    def __init__(self, pred_json: str | Path, img_dir: str | Path, crops: bool = True):
+    def __init__(self, pred_json: str | Path, img_dir: str | Path, crops: bool = True, dataset: str = "crowdpose"):
+        from opec.datasets import dataset_spec
+
         self.pred_json = Path(pred_json)
         self.predictions = read_predictions(pred_json)
         if not self.predictions:
             raise ValueError(f"{pred_json}: no predictions to refine")
-        self.image_paths = [Path(img_dir) / prediction_file_name(p["image_id"]) for p in self.predictions]
+        spec = dataset_spec(dataset)
+        self.image_paths = [Path(img_dir) / spec.image_file_name(p["image_id"]) for p in self.predictions]
         check_images_exist(self.image_paths, f"test data ({pred_json})")
         self.boxes = np.asarray([p["bbox"] for p in self.predictions], dtype=np.float32)
         kps = np.asarray([p["keypoints"] for p in self.predictions], dtype=np.float64)

@@ -1,4 +1,4 @@
-"""Darknet ``.cfg`` files: blocks of ``key=value`` lines (AlphaPose ``parse_cfg`` grammar, spec §1.1).
+"""Darknet ``.cfg`` files: blocks of ``key=value`` lines (AlphaPose ``parse_cfg`` grammar, docs/detection.md).
 
 A file is a sequence of blocks. ``[type]`` opens a block; the other lines are ``key = value`` with
 optional spaces around ``=``. Blank lines and comment lines (``#`` or ``;``) are skipped. The first

@@ -1,8 +1,8 @@
-"""YOLOv3 Darknet network built from a cfg file (AlphaPose ``yolo/darknet.py`` semantics, spec §1.2).
+"""YOLOv3 Darknet network built from a cfg file (AlphaPose ``yolo/darknet.py`` semantics, docs/detection.md).
 
 Every layer type of ``yolov3-spp.cfg`` is supported: convolutional (with or without batch norm,
 leaky or linear), shortcut, route (relative or absolute indices), nearest upsample, max-pool (the
-stride-1 SPP pools pad with zeros) and yolo (decoding to boxes, spec §1.6).
+stride-1 SPP pools pad with zeros) and yolo (decoding to boxes, docs/detection.md).
 
 Frames: the input is letterboxed RGB in [0, 1], shape (B, 3, D, D); decoded boxes are
 (centre x, centre y, w, h) in input pixels.

@@ -1,6 +1,6 @@
 """Detector post-processing: person selection, greedy NMS, the >100 rerun, mapping back to the image.
 
-AlphaPose ``write_results`` / ``dynamic_write_results`` and ``DetectionLoader`` (spec §1.7–1.8), for a
+AlphaPose ``write_results`` / ``dynamic_write_results`` and ``DetectionLoader`` (docs/detection.md), for a
 whole batch at once. Result rows follow the original's 8-column layout:
 ``[batch index, x1, y1, x2, y2 (input pixels), objectness, class-0 score, class index (0)]``.
 """

@@ -1,4 +1,4 @@
-"""Letterbox preprocessing of the detector input (AlphaPose ``prep_image`` + ``letterbox_image``, spec §1.5)."""
+"""Letterbox preprocessing of the detector input (AlphaPose ``prep_image`` + ``letterbox_image``, docs/detection.md)."""
 from __future__ import annotations
 
 import cv2

@@ -1,4 +1,4 @@
-"""The official Darknet ``.weights`` binary format: reader and writer (spec §1.4).
+"""The official Darknet ``.weights`` binary format: reader and writer (docs/detection.md).
 
 Layout (little-endian): int32 major, minor, revision; ``seen`` as uint64 when
 major·10 + minor ≥ 2 (and both < 1000) else as int32; then float32 values for every

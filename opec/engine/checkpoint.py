@@ -6,7 +6,7 @@ A checkpoint folder ``<work_dir>/`` (default ``checkpoints/<config name>/``) hol
 * ``best_checkpoint.pth``  the state_dict of the epoch with the best *without-best-match* AP,
 * ``last.pth``             everything needed to continue: model, optimizer, AMP scaler, the next
                            epoch, RNG states, best-so-far and the full mAP history,
-* ``mAP.txt``              one line per finished epoch (``opec.evaluation.protocol.append_map_line``).
+* ``mAP.txt``              one line per finished epoch (``opec.evaluation.map_file``).
 
 Every file is written to a temporary name in the same folder and then renamed, so a kill at any
 moment leaves either the old or the new complete file. ``last.pth`` is written after the epoch's
@@ -21,29 +21,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from opec.fileio import atomic_open
 
 LAST_STATE = "last.pth"
 BEST_CHECKPOINT = "best_checkpoint.pth"
-MAP_FILE = "mAP.txt"
-
-
-def atomic_save(obj, path: str | Path) -> None:
-    """``torch.save`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
-    with atomic_open(path, "wb") as handle:
-        torch.save(obj, handle)
 
 
 def remove_temporaries(folder: str | Path) -> None:
     """Delete the temporary files (``.<name>.*.tmp``) a killed save leaves behind."""
     for tmp in Path(folder).glob(".*.tmp"):
         tmp.unlink(missing_ok=True)
-
-
-def atomic_write_text(text: str, path: str | Path) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    with atomic_open(path, "w") as handle:
-        handle.write(text)
 
 
 def rng_state() -> dict:
@@ -86,9 +72,3 @@ def load_state(path: str | Path) -> dict:
         if key not in state:
             raise RuntimeError(f"{path}: training state lacks the field {key!r}")
     return state
-
-
-def rewrite_map_file(path: str | Path, history: list[tuple[int, float, float]]) -> None:
-    """Replace ``mAP.txt`` by exactly the lines of ``history`` (atomic; used on resume)."""
-    lines = "".join(f"{epoch}\t{ap!r}\t{ap_best!r}\n" for epoch, ap, ap_best in history)
-    atomic_write_text(lines, path)

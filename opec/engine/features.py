@@ -1,6 +1,6 @@
 """The feature cache: frozen SPPE taps computed once per person, in memory or on disk.
 
-For the non-Alpha variants the SPPE runs frozen (eval mode, no gradients) on crops that never change
+When the feature network is frozen, it runs (eval mode, no gradients) on crops that never change
 (no augmentation), so every epoch recomputes exactly the same three taps -- about 75 % of the
 original's training cost. :class:`FeatureCache` computes them once per person, in batches, and
 keeps them in memory or in a memory-mapped file (``storage='disk'``, reused by later runs and by

@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import queue
 import threading
 import time
@@ -41,8 +40,9 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import cv2
 import numpy as np
+
+from opec.fileio import atomic_write_image
 
 CONNECT_TIMEOUT_S = 2.0  # the start-up check of the visdom server; never longer
 _QUEUE_SIZE = 10000  # pending visdom posts; beyond that new posts are dropped, not waited for
@@ -188,10 +188,7 @@ class Loggers:
         folder.mkdir(exist_ok=True)
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
         path = folder / f"{safe}_{int(step)}.png"
-        tmp = folder / f".{path.name}.tmp.png"
-        if not cv2.imwrite(str(tmp), image_bgr):
-            raise OSError(f"{tmp}: could not write the image")
-        os.replace(tmp, path)
+        atomic_write_image(path, image_bgr)
         self._write({"step": int(step), "group": "image", "name": name,
                      "path": str(path.relative_to(self.work_dir)), "time": time.time()})
         if self.visdom is not None:

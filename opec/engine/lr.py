@@ -1,4 +1,4 @@
-"""Learning-rate schedule of the original trainer (opec_spec §10.3): per-iteration cosine with a
+"""Learning-rate schedule of the original trainer (docs/training.md): per-iteration cosine with a
 linear warm-up and a floor.
 
 The schedule is a function of the fractional epoch ``e = epoch + iteration / iterations_per_epoch``

@@ -100,7 +100,8 @@ def check_device(device: str | None) -> None:
 
 def check_data(cfg) -> None:
     """Read every data file once (the readers validate each entry) and match predictions to the GT."""
-    from opec.data.annotations import DataError, prediction_file_name, read_predictions
+    from opec.data.annotations import read_predictions
+    from opec.datasets import dataset_spec
     from opec.data.datasets import TestDataset, TrainDataset
     from opec.evaluation import EvaluationError, KeypointEvaluator
     from opec.evaluation.validation import image_id_from
@@ -112,7 +113,8 @@ def check_data(cfg) -> None:
         _field(cfg, f"test_data.{key}", source)
     try:
         TrainDataset(list(annotations), crops=False)
-        predictions = TestDataset(test.pred_json, test.img_dir, crops=False).predictions
+        spec = dataset_spec(test.get("dataset", "crowdpose"))
+        predictions = TestDataset(test.pred_json, test.img_dir, crops=False, dataset=spec.name).predictions
         read_predictions(test.best_json)
         gt = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"), protocol="opec12").gt
     except ValueError as exc:  # DataError, EvaluationError, no images left after the black lists
@@ -126,7 +128,7 @@ def check_data(cfg) -> None:
         except EvaluationError:
             image_id = None
         if image_id not in image_ids:
-            raise PreflightError(f"{test.pred_json}[{index}].image_id: {prediction_file_name(raw)} is not an "
+            raise PreflightError(f"{test.pred_json}[{index}].image_id: {spec.image_file_name(raw)} is not an "
                                  f"image of the evaluation GT {test.target_json}")
 
 

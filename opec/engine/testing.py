@@ -90,7 +90,8 @@ class ProtocolTester:
         self.device = torch.device(device)
         self.model = build_model(cfg.model).to(self.device)
         self.features = build_feature_source(cfg, self.model, self.device, cache_dir)
-        self.dataset = TestDataset(test.pred_json, test.img_dir, crops=self.features.needs_crops)
+        self.dataset = TestDataset(test.pred_json, test.img_dir, crops=self.features.needs_crops,
+                                   dataset=test.get("dataset", "crowdpose"))
         self.best_match = read_predictions(test.best_json)
         self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"), protocol="opec12")
         self.features.attach("test", self.dataset, [test.pred_json])

@@ -1,11 +1,12 @@
-"""The training loop (opec_spec §10), readable top to bottom, plus what the original lacked:
+"""The training loop (docs/training.md), readable top to bottom, plus what the original lacked:
 resume, torchrun/DDP, mixed precision, cached frozen features, loggers and progress bars.
 
 One iteration (:meth:`Trainer.train_one_epoch`):
 
-    batch (persons of ``batch_images`` images) -> frozen SPPE taps (cached, or the SPPE inside the
-    model for the Alpha variants) -> refiner -> ``opec_loss`` -> backward -> clip the global grad
-    norm to 1 over all parameters -> Adam (no weight decay) with the per-iteration cosine LR.
+    batch (persons of ``batch_images`` images) -> the model's input from the feature source
+    (frozen taps, live or cached; the crops when the feature network is fine-tuned) -> refiner ->
+    ``opec_loss`` -> backward -> clip the global grad norm to 1 over all parameters -> Adam (no
+    weight decay) with the per-iteration cosine LR.
 
 After every epoch (:meth:`Trainer.end_epoch`): the protocol's two APs (``opec.engine.testing``),
 ``<epoch>.pth``, ``best_checkpoint.pth`` when the without-best-match AP improved (selection on the
@@ -33,7 +34,8 @@ from opec.engine.lr import cosine_lr, set_lr
 from opec.engine.progress import Progress
 from opec.engine.testing import evaluate_protocol, protocol_results, refine_persons
 from opec.evaluation import KeypointEvaluator
-from opec.evaluation.protocol import append_map_line
+from opec.evaluation.map_file import MAP_FILE, append_map_line, rewrite_map_file
+from opec.fileio import atomic_save, atomic_write_text
 from opec.keypoints import OPEC12
 from opec.refiner import build_model, opec_loss
 
@@ -79,7 +81,7 @@ class Trainer:
         crops = self.features.needs_crops
         self.train_set = TrainDataset(list(cfg.train_data.annotations), crops=crops)
         test = cfg.test_data
-        self.test_set = TestDataset(test.pred_json, test.img_dir, crops=crops)
+        self.test_set = TestDataset(test.pred_json, test.img_dir, crops=crops, dataset=test.get("dataset", "crowdpose"))
         self.best_match = read_predictions(test.best_json)
         self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"),
                                            protocol="opec12")
@@ -125,12 +127,12 @@ class Trainer:
             self.history = [tuple(h) for h in state["history"]]
             ckpt.set_rng_state(state["rng"])
             if dist_utils.is_main():  # the state's history is authoritative (see checkpoint.py)
-                ckpt.rewrite_map_file(self.work_dir / ckpt.MAP_FILE, self.history)
+                rewrite_map_file(self.work_dir / MAP_FILE, self.history)
             self.resumed = True
         else:
             if dist_utils.is_main():  # a fresh run starts a fresh mAP.txt, as the original
                 self.work_dir.mkdir(parents=True, exist_ok=True)
-                ckpt.atomic_write_text("", self.work_dir / ckpt.MAP_FILE)
+                atomic_write_text("", self.work_dir / MAP_FILE)
             self.resumed = False
         dist_utils.barrier()
 
@@ -235,13 +237,13 @@ class Trainer:
 
     def _save_epoch(self, epoch: int, ap: float, ap_best: float) -> None:
         weights = self.model.checkpoint_state()
-        ckpt.atomic_save(weights, self.work_dir / f"{epoch}.pth")
+        atomic_save(weights, self.work_dir / f"{epoch}.pth")
         if ap > self.best_ap:  # selected on the test split by the without-best-match AP (as the original)
             self.best_ap = ap
-            ckpt.atomic_save(weights, self.work_dir / ckpt.BEST_CHECKPOINT)
+            atomic_save(weights, self.work_dir / ckpt.BEST_CHECKPOINT)
         self.history.append((epoch, ap, ap_best))
-        append_map_line(self.work_dir / ckpt.MAP_FILE, epoch, ap, ap_best)
-        ckpt.atomic_save({
+        append_map_line(self.work_dir / MAP_FILE, epoch, ap, ap_best)
+        atomic_save({
             "model": weights, "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict() if self.amp else None,
             "next_epoch": epoch + 1, "best_ap": self.best_ap, "history": self.history,

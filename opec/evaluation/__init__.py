@@ -6,12 +6,11 @@ OPEC-Net's testing uses (low-confidence joint replacement, best-match transplant
 """
 from opec.evaluation.keypoint_ap import DATASETS, PROTOCOLS, KeypointEvaluator, evaluate_keypoints
 from opec.evaluation.protocol import (
-    append_map_line,
     box_iou_xyxy,
-    read_map_file,
     replace_low_confidence,
     transplant_best_match,
 )
+from opec.evaluation.map_file import append_map_line, read_map_file
 from opec.evaluation.validation import EvaluationError
 
 __all__ = [

@@ -4,14 +4,10 @@
   refiner's coordinates; every score stays as it was.
 * :func:`transplant_best_match` -- each refined person replaces the keypoints of the "best match"
   entry of the same image whose corner-format box IoU with it is the largest, when that IoU > 0.9.
-* :func:`append_map_line` / :func:`read_map_file` -- the ``mAP.txt`` log, one
-  ``epoch<TAB>AP_without_best_match<TAB>AP_with_best_match`` line per evaluation, appended.
 """
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 
@@ -105,55 +101,3 @@ def transplant_best_match(refined: list[dict], best_match: list[dict],
             if value > iou_threshold:
                 out[candidates[column]]["keypoints"] = _flat(person["keypoints"])
     return out
-
-
-def append_map_line(path: str | os.PathLike, epoch: int, ap_plain: float, ap_best: float) -> None:
-    """Append ``epoch<TAB>AP_plain<TAB>AP_best`` (fractions, ``repr`` of the floats) to ``path``.
-
-    Never truncates (a resumed run keeps the earlier lines); a torn last line from an interrupted
-    write is closed first. The line is flushed and fsync'ed.
-    """
-    path = Path(path)
-    prefix = ""
-    if path.exists() and path.stat().st_size > 0:
-        with path.open("rb") as handle:
-            handle.seek(-1, os.SEEK_END)
-            prefix = "" if handle.read(1) == b"\n" else "\n"
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(f"{prefix}{int(epoch)}\t{float(ap_plain)!r}\t{float(ap_best)!r}\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def read_map_file(path: str | os.PathLike) -> list[tuple[int, float, float]]:
-    """Parse an ``mAP.txt`` into ``[(epoch, ap_plain, ap_best), ...]``; blank lines are skipped.
-
-    Raises:
-        EvaluationError: a missing or non-text file, a line that is not ``int<TAB>float<TAB>float``,
-        an AP outside [0, 1] (NaN and inf included) or an epoch listed twice.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise EvaluationError(f"{path}: file not found (expected an mAP.txt log)") from None
-    except UnicodeDecodeError:
-        raise EvaluationError(f"{path}: not a text file (expected an mAP.txt log)") from None
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.split("\t")
-        try:
-            if len(parts) != 3:
-                raise ValueError
-            rows.append((int(parts[0]), float(parts[1]), float(parts[2])))
-        except ValueError:
-            raise EvaluationError(f"{path}: line {number}: expected 'epoch<TAB>AP_plain<TAB>AP_best', "
-                                  f"got {line!r}") from None
-        epoch, *aps = rows[-1]
-        if not all(0.0 <= ap <= 1.0 for ap in aps):  # also rejects NaN
-            raise EvaluationError(f"{path}: line {number}: AP values must lie in [0, 1], got {line.strip()!r}")
-        if any(row[0] == epoch for row in rows[:-1]):
-            raise EvaluationError(f"{path}: line {number}: epoch {epoch} is listed twice")
-    return rows

@@ -1,4 +1,4 @@
-"""The per-epoch AP curve of a training run, from its ``mAP.txt`` (opec_spec §10.5)."""
+"""The per-epoch AP curve of a training run, from its ``mAP.txt`` (docs/training.md)."""
 from __future__ import annotations
 
 import os
@@ -35,7 +35,7 @@ def plot_map_curve(map_txt_path: str | Path, out_png: str | Path, title: str | N
     on ties, as the training loop selects it) is marked. ``title`` defaults to the run folder's
     name. Raises ValueError (one line, naming the file) when the file holds no epoch.
     """
-    from opec.evaluation.protocol import read_map_file  # evaluation is not needed for drawing
+    from opec.evaluation.map_file import read_map_file  # evaluation is not needed for drawing
 
     map_txt_path = Path(map_txt_path)
     rows = read_map_file(map_txt_path)

@@ -12,9 +12,13 @@ from opec.data.crop import alphapose_crop, crop_large
 from opec.refiner import TopDownRefiner, build_refiner
 from tests.apis import weight_files
 
-torch.set_num_threads(2)
 DesignedSPPE = weight_files.DesignedSPPE
 SCORES = torch.tensor(weight_files.SCORES)
+
+
+@pytest.fixture(autouse=True)
+def two_threads():
+    torch.set_num_threads(2)  # restored by tests/conftest.py
 
 
 @pytest.fixture(scope="module")

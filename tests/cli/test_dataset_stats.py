@@ -105,7 +105,7 @@ def test_cli_unreadable_and_missing_files(tmp_path, capsys):
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     assert _cli.main([str(broken)]) == 2
-    assert "not a readable JSON file" in capsys.readouterr().err
+    assert "invalid JSON at line 1" in capsys.readouterr().err
     assert _cli.main([str(tmp_path / "absent.json")]) == 2
     assert "file not found" in capsys.readouterr().err
 

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from opec.cli import prepare_data as prepare_data_cli
-from opec.data.annotations import prediction_file_name, read_predictions, read_train_json
+from opec.data.annotations import read_predictions, read_train_json
+from opec.datasets import dataset_spec
 from opec.keypoints import TO_OPEC12
 from tests.apis import weight_files
 
@@ -65,7 +66,7 @@ def test_pairs_and_predictions_load_with_training_readers(dataset, fixtures_dir,
     assert main(["--gt", str(gt_path), "--results", str(results), "--out-dir", str(tmp_path / "out"),
                  "--name", dataset]) == 0
 
-    images = read_train_json(tmp_path / "out" / f"train_{dataset}.json", "crowd_pose",
+    images = read_train_json(tmp_path / "out" / f"train_{dataset}.json", "crowdpose",
                              fixtures_dir / dataset)
     body = list(TO_OPEC12[joint_set])
     expected = [a for a in sources if (np.array(a["keypoints"]).reshape(-1, 3)[body, 2] > 0).any()]
@@ -88,7 +89,7 @@ def test_pairs_and_predictions_load_with_training_readers(dataset, fixtures_dir,
     predictions = read_predictions(tmp_path / "out" / f"test_{dataset}.json")
     assert len(predictions) == len(entries)
     file_names = {img["file_name"] for img in gt["images"]}
-    assert {prediction_file_name(p["image_id"]) for p in predictions} == file_names
+    assert {dataset_spec("crowdpose").image_file_name(p["image_id"]) for p in predictions} == file_names
     best = read_predictions(tmp_path / "out" / f"best_match_{dataset}.json")
     assert best == predictions
 
@@ -166,9 +167,9 @@ def test_bad_results_file_leaves_no_output(problem, fixtures_dir, tmp_path, caps
 def test_initial_poses_from_the_detector_and_sppe(fixtures_dir, tmp_path):
     """detections_from_pipeline: a tiny detector (one box per image) and a designed SPPE; each
     detection's crop box is the AlphaPose-enlarged detector box and its joints COCO 5..16."""
-    from opec.apis.matching import MatchingRule
+    from opec.datasets.training_pairs import MatchingRule
     from opec.apis.pipeline import TopDownPipeline
-    from opec.apis.prepare import build_training_pairs, detections_from_pipeline
+    from opec.datasets.preparation import build_training_pairs, detections_from_pipeline
     from opec.data.crop import enlarge_boxes
     from opec.detection import YOLODetector
 

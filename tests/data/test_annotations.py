@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from opec.data.annotations import (
-    DataError, check_images_exist, image_file_name, read_image, read_predictions, read_train_json,
+    DataError, check_images_exist, read_image, read_predictions, read_train_json,
 )
 
 
@@ -26,7 +26,7 @@ def write(tmp_path, obj, name="train.json"):
 def test_reads_images_and_persons(tmp_path):
     path = write(tmp_path, [{"img_name": "1.jpg", "pair": [pair(), pair(shift=1)]},
                             {"img_name": "2.jpg", "pair": [pair()]}])
-    images = read_train_json(path, "crowd_pose", tmp_path / "imgs")
+    images = read_train_json(path, "crowdpose", tmp_path / "imgs")
     assert [im.image_path.name for im in images] == ["1.jpg", "2.jpg"]
     assert images[0].boxes.shape == (2, 4) and images[0].gts.shape == (2, 12, 3)
     assert images[0].dts.dtype == np.float64 and images[0].gts.dtype == np.float32
@@ -34,8 +34,10 @@ def test_reads_images_and_persons(tmp_path):
 
 
 def test_coco_names_are_zero_padded_to_16():
-    assert image_file_name("1414.jpg", "coco") == "000000001414.jpg"
-    assert image_file_name("100000.jpg", "crowd_pose") == "100000.jpg"
+    from opec.datasets import dataset_spec
+
+    assert dataset_spec("coco").train_image_name("1414.jpg") == "000000001414.jpg"
+    assert dataset_spec("crowdpose").train_image_name("100000.jpg") == "100000.jpg"
 
 
 def test_black_list_skips_by_position(tmp_path):
@@ -58,12 +60,12 @@ def test_black_list_skips_by_position(tmp_path):
 def test_malformed_training_entry_names_file_index_and_field(tmp_path, entry, field):
     path = write(tmp_path, [{"img_name": "ok.jpg", "pair": [pair()]}, entry])
     with pytest.raises(DataError, match=r"train\.json\[1\]" + field):
-        read_train_json(path, "crowd_pose", tmp_path)
+        read_train_json(path, "crowdpose", tmp_path)
 
 
 @pytest.mark.parametrize("content, message", [
     (None, "not found"),
-    ("{not json", "not a readable JSON"),
+    ("{not json", "invalid JSON at line 1"),
     ('{"a": 1}', "expected a JSON list"),
 ])
 def test_bad_training_file(tmp_path, content, message):
@@ -71,12 +73,13 @@ def test_bad_training_file(tmp_path, content, message):
     if content is not None:
         path.write_text(content)
     with pytest.raises(DataError, match=message):
-        read_train_json(path, "crowd_pose", tmp_path)
+        read_train_json(path, "crowdpose", tmp_path)
 
 
 def test_unknown_type(tmp_path):
-    with pytest.raises(DataError, match="unknown annotation type 'crowdpose'"):
-        read_train_json(write(tmp_path, []), "crowdpose", tmp_path)
+    # the original's spelling is not a dataset name here (one spelling per dataset)
+    with pytest.raises(DataError, match=r"train.json: type: unknown dataset 'crowd_pose'; expected one of \['coco', 'crowdpose'"):
+        read_train_json(write(tmp_path, []), "crowd_pose", tmp_path)
 
 
 def prediction(**kw):

@@ -21,7 +21,7 @@ def make_files(tmp_path):
     pred = {"image_id": "2.jpg", "category_id": 1, "score": 0.7, "bbox": [10, 20, 50, 70],
             "keypoints": [v for _ in range(12) for v in (30.0, 45.0, 0.1)]}
     (tmp_path / "pred.json").write_text(json.dumps([pred, pred]))
-    return [dict(json_file=tmp_path / "train.json", type="crowd_pose", img_dir=tmp_path)]
+    return [dict(json_file=tmp_path / "train.json", type="crowdpose", img_dir=tmp_path)]
 
 
 def test_train_items_are_box_normalised_and_collated(tmp_path):

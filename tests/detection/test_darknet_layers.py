@@ -1,6 +1,7 @@
 """Darknet layers on hand-made inputs: zero-padded SPP max-pool, nearest upsample, yolo decode, BN folding."""
 import math
 
+import pytest
 import torch
 
 from opec.detection import Darknet
@@ -92,15 +93,26 @@ def test_forward_shapes(tiny_cfg):
     assert pred.shape == (3, 8 * 8 * 2 + 16 * 16 * 1, 5 + 2)
 
 
-def test_inference_path_matches_autograd_path():
-    """Without autograd a BN-free conv may take the fused oneDNN route on CPU: same values."""
+def test_inference_path_matches_autograd_path(monkeypatch):
+    """Without autograd a BN-free conv takes the fused oneDNN route on CPU (when this PyTorch has it):
+    same values as the autograd route, and the spy shows which route ran."""
+    from opec.detection import darknet
+
+    if darknet.CONV_POINTWISE is None:
+        pytest.skip("this PyTorch build has no oneDNN fused convolution: only the autograd route exists")
+    calls = []
+    fused = darknet.CONV_POINTWISE
+    monkeypatch.setattr(darknet, "CONV_POINTWISE", lambda *args: calls.append(1) or fused(*args))
     torch.manual_seed(2)
     for size, stride, leaky in [(1, 1, True), (3, 2, True), (3, 1, False)]:
         conv = Convolutional(6, 5, size, stride, pad=True, batch_normalize=False, leaky=leaky)
         for x in (torch.randn(2, 6, 9, 9), torch.randn(2, 6, 9, 9).contiguous(memory_format=torch.channels_last)):
+            calls.clear()
             with_grad = conv(x, {})
+            assert calls == []  # autograd: the plain conv route
             with torch.inference_mode():
                 inference = conv(x, {})
+            assert calls == [1]  # inference: the fused route
             expected = torch.nn.functional.conv2d(x, conv.conv.weight, conv.conv.bias, stride, (size - 1) // 2)
             if leaky:
                 expected = torch.where(expected > 0, expected, 0.1 * expected)

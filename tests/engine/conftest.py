@@ -40,7 +40,7 @@ def write_config(folder: Path, data: Path, name: str = "tiny", **extra) -> Path:
         "custom_imports": "dict(imports=['tests.toy_feature_net'], allow_failed_imports=False)",
         "model": model_source(),
         "train_data": (f"dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', "
-                       f"type='crowd_pose', img_dir='{data}/images')], batch_images=2, num_workers=0)"),
+                       f"type='crowdpose', img_dir='{data}/images')], batch_images=2, num_workers=0)"),
         "test_data": (f"dict(pred_json='{data}/test_process_datasets/test_compute_map++.json', "
                       f"best_json='{data}/test_process_datasets/pred_test_best_match.json', "
                       f"target_json='{data}/test_process_datasets/crowdpose_test.json', "

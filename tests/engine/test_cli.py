@@ -9,10 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import torch
 
-from opec.evaluation.protocol import read_map_file
+from opec.evaluation.map_file import read_map_file
 
 REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable

@@ -9,7 +9,7 @@ from opec.evaluation import KeypointEvaluator
 
 
 def test_generated_files_are_consistent(tiny_data):
-    images = read_train_json(tiny_data / "train_process_datasets/train_demo.json", "crowd_pose",
+    images = read_train_json(tiny_data / "train_process_datasets/train_demo.json", "crowdpose",
                              tiny_data / "images")
     assert len(images) == 6 and all(im.image_path.is_file() for im in images)
     gts = np.concatenate([im.gts for im in images])

@@ -1,6 +1,5 @@
 """The frozen-feature cache: identical to computing the taps per batch (float32), bounded error in
 float16, disk files reused for the same fingerprint, buffers reused between batches."""
-import numpy as np
 import pytest
 import torch
 
@@ -13,7 +12,7 @@ from tests.toy_feature_net import ToyFeatureNet
 @pytest.fixture
 def dataset(tiny_data):
     return TrainDataset([dict(json_file=tiny_data / "train_process_datasets/train_demo.json",
-                              type="crowd_pose", img_dir=tiny_data / "images")], crops=False)
+                              type="crowdpose", img_dir=tiny_data / "images")], crops=False)
 
 
 def direct(dataset, extractor, ids):

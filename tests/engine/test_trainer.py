@@ -6,9 +6,8 @@ import pytest
 import torch
 
 from opec.config import load_config
-from opec.engine import checkpoint as ckpt
 from opec.engine.trainer import Trainer
-from opec.evaluation.protocol import read_map_file
+from opec.evaluation.map_file import read_map_file
 from tests.toy_feature_net import ToyFeatureNet
 
 

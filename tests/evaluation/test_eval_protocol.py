@@ -6,11 +6,8 @@ import copy
 import numpy as np
 import pytest
 
-from opec.evaluation import EvaluationError
 from opec.evaluation.protocol import (
-    append_map_line,
     box_iou_xyxy,
-    read_map_file,
     replace_low_confidence,
     transplant_best_match,
 )
@@ -80,31 +77,3 @@ def test_transplant_later_refined_person_wins_and_empty_inputs():
     assert transplant_best_match(refined, best)[0]["keypoints"] == [2.0] * 36
     assert transplant_best_match([], best) == best
     assert transplant_best_match(refined, []) == []
-
-
-def test_map_file_appends_never_truncates(tmp_path):
-    path = tmp_path / "mAP.txt"
-    append_map_line(path, 0, 0.1, 0.2)
-    append_map_line(path, 1, 0.6543210987654321, 0.7)
-    # A resumed run appends to the same file.
-    append_map_line(path, 2, 1 / 3, 2 / 3)
-    assert path.read_text() == f"0\t0.1\t0.2\n1\t0.6543210987654321\t0.7\n2\t{1 / 3!r}\t{2 / 3!r}\n"
-    assert read_map_file(path) == [(0, 0.1, 0.2), (1, 0.6543210987654321, 0.7), (2, 1 / 3, 2 / 3)]
-
-
-def test_map_file_existing_content_and_torn_line(tmp_path):
-    path = tmp_path / "mAP.txt"
-    path.write_text("3\t0.5\t0.5\n4\t0.5")  # interrupted mid-line
-    append_map_line(path, 5, 0.25, 0.5)
-    assert path.read_text().startswith("3\t0.5\t0.5\n4\t0.5\n5\t0.25\t0.5\n")
-    with pytest.raises(EvaluationError, match=r"mAP.txt: line 2"):
-        read_map_file(path)
-
-
-def test_read_map_file_errors(tmp_path):
-    with pytest.raises(EvaluationError, match="file not found"):
-        read_map_file(tmp_path / "none.txt")
-    bad = tmp_path / "mAP.txt"
-    bad.write_text("1\t0.5\t0.6\n\nepoch two\t0.1\t0.2\n")
-    with pytest.raises(EvaluationError, match=r"line 3: expected 'epoch<TAB>AP_plain<TAB>AP_best'"):
-        read_map_file(bad)

@@ -1,4 +1,4 @@
-# OPEC-Net's processed CrowdPose training/test data (opec_spec §3, §8), paths relative to the
+# OPEC-Net's processed CrowdPose training/test data (docs/datasets.md), paths relative to the
 # working directory as in the original: the processed JSONs in ./train_process_datasets and
 # ./test_process_datasets, CrowdPose images in ../crowdpose/images, COCO train2017 in ../train2017.
 # Black lists: positions in the respective JSON list skipped at load (the original's lists; the
@@ -30,7 +30,7 @@ train_data = dict(
         ),
         dict(
             json_file='train_process_datasets/train_crowd_train.json',
-            type='crowd_pose',
+            type='crowdpose',
             img_dir='../crowdpose/images',
             black_list=[534, 553, 1782, 2481, 4127, 4379, 5812, 6268, 6712, 6764, 7483, 7792, 7979,
                         8028, 8824, 9203, 9477],

@@ -1,4 +1,4 @@
-# The original schedule (opec_spec §10.2-10.3): Adam (no weight decay), global grad-norm clip 1,
+# The original schedule (docs/training.md): Adam (no weight decay), global grad-norm clip 1,
 # per-iteration cosine LR from 1e-3 with one linear warm-up epoch from 1e-5 and a 1e-5 floor, 25 epochs.
 schedule = dict(
     epochs=25,

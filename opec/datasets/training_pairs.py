@@ -1,7 +1,7 @@
 """Matching detected poses to ground-truth persons (the training-pair "sampling rule").
 
 The original repository publishes its processed training files but not the script that made them
-from AlphaPose runs (opec_spec §15). This module is this project's stated rule for it:
+from AlphaPose runs (docs/datasets.md). This module is this project's stated rule for it:
 
 1. Both sides are reduced to the 12 OPEC joints (COCO-17 -> indices 5..16, CrowdPose-14 -> first 12).
 2. OKS(d, g) over the GT person's labelled joints among those 12 (v > 0), with the 12 body sigmas

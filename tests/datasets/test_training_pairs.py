@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from opec.apis.matching import MatchingRule, gt_oks_scale, match_greedy, oks_matrix
+from opec.datasets.training_pairs import MatchingRule, gt_oks_scale, match_greedy, oks_matrix
 from opec.keypoints import OPEC12
 
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from opec.apis.matching import MatchingRule
+from opec.datasets.training_pairs import MatchingRule
 from opec.cli import prepare_data as prepare_data_cli
 from opec.cli import test as test_cli
-from opec.apis.prepare import load_keypoint_gt, restrict_gt
+from opec.datasets.preparation import load_keypoint_gt, restrict_gt
 from opec.config import load_config
 from opec.evaluation import KeypointEvaluator
 from tests.apis import weight_files

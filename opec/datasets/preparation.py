@@ -2,10 +2,10 @@
 
 Inputs: a COCO-format keypoint GT file (CrowdPose-14 or COCO-17 joints; CrowdPose, COCO, OCHuman,
 OCPose) and initial poses per image -- either an AlphaPose-style results file or this project's
-detector + SPPE (:func:`detections_from_pipeline`). Outputs (opec_spec §3):
+detector + SPPE (:func:`detections_from_pipeline`). Outputs (docs/datasets.md):
 
 * training pairs (``train_*.json``): a list of ``{img_name, pair: [{score, yolo_bbox, gt, dt}]}``,
-  one element per image with at least one matched person (:mod:`opec.apis.matching`);
+  one element per image with at least one matched person (:mod:`opec.datasets.training_pairs`);
 * test predictions (``test_compute_map++.json`` style): every initial pose as a results entry with
   ``image_id`` (file-name string), ``category_id`` 1, 36-float ``keypoints``, ``score`` and the
   corner-format crop box in ``bbox``;
@@ -16,16 +16,14 @@ box, i.e. the AlphaPose-enlarged detector box that OPEC crops and normalises joi
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from opec.apis.matching import MatchingRule, gt_oks_scale, match_greedy, oks_matrix
+from opec.datasets.training_pairs import MatchingRule, gt_oks_scale, match_greedy, oks_matrix
 from opec.data.crop import enlarge_boxes
+from opec.fileio import read_json
 from opec.keypoints import TO_OPEC12
 
 # Joints at or above this score span the box derived from keypoints (results without a box).
@@ -227,7 +225,7 @@ def detections_from_pipeline(pipeline, gt: GroundTruth, image_dir: str | Path,
 
 def build_training_pairs(gt: GroundTruth, detections: dict[int, Detections],
                          rule: MatchingRule) -> tuple[list[dict], dict[str, int]]:
-    """Training file content (opec_spec §3.1) and counts {'images', 'gt_persons', 'matchable',
+    """Training file content (docs/datasets.md) and counts {'images', 'gt_persons', 'matchable',
     'pairs'}. Images are in ascending id order; images with no pair are left out (the original
     collate cannot handle an empty pair list)."""
     out = []
@@ -257,7 +255,7 @@ def build_training_pairs(gt: GroundTruth, detections: dict[int, Detections],
 
 def build_test_predictions(gt: GroundTruth, detections: dict[int, Detections],
                            min_score: float = 0.0) -> list[dict]:
-    """Results entries (opec_spec §3.2): every initial pose with score >= min_score; ``image_id``
+    """Results entries (docs/datasets.md): every initial pose with score >= min_score; ``image_id``
     is the GT file name, ``keypoints`` 36 floats, ``bbox`` the corner-format crop box."""
     out = []
     for image_id in sorted(detections):
@@ -268,28 +266,6 @@ def build_test_predictions(gt: GroundTruth, detections: dict[int, Detections],
                             keypoints=_floats(det.joints12[d].reshape(-1)),
                             score=float(det.scores[d]), bbox=_floats(det.crop_boxes[d])))
     return out
-
-
-def write_json_files(outputs: dict) -> None:
-    """Write {path: object} as JSON files: all go to temporary files next to their targets first and
-    are renamed only when every one was written, so a failure leaves no partial output."""
-    temps = []
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        for path, obj in outputs.items():
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            temps.append((tmp, path))
-            os.chmod(tmp, 0o666 & ~umask)  # the permissions a plain open() would give
-            with os.fdopen(fd, "w") as f:
-                json.dump(obj, f)
-        for tmp, path in temps:
-            os.replace(tmp, path)
-    finally:
-        for tmp, _ in temps:
-            Path(tmp).unlink(missing_ok=True)
 
 
 def _resolve_image_id(value, gt: GroundTruth) -> int | None:
@@ -319,10 +295,4 @@ def _floats(values) -> list[float]:
 
 
 def _read_json(path: Path):
-    if not path.is_file():
-        raise DataPrepError(f"{path}: file not found")
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataPrepError(f"{path}: not a readable JSON file ({exc})") from None
+    return read_json(path, "a JSON file", DataPrepError)
