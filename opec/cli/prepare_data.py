@@ -115,6 +115,11 @@ def main(argv=None) -> int:
         best = (_only(load_results(args.best_match_results, full_gt, args.box_source), gt)
                 if args.best_match_results else detections)
         pairs, counts = build_training_pairs(gt, detections, rule)
+        if not pairs:  # nothing to train on: an error rather than empty files
+            source = args.results or args.images
+            raise DataPrepError(f"{source}: none of the initial poses of {len(detections)} image(s) matches a "
+                                f"person of {args.gt} ({counts['matchable']} matchable; rule {rule}); wrong GT "
+                                "file, or results of other images?")
         test = build_test_predictions(gt, detections)
         best_match = build_test_predictions(gt, best)
     except (DataPrepError, FileNotFoundError, ValueError) as exc:

@@ -76,6 +76,11 @@ def load_keypoint_gt(path: str | Path) -> GroundTruth:
                                 "(expected a COCO keypoint file with 17 or 14 joints per person)")
         if "bbox" not in ann or "image_id" not in ann:
             raise DataPrepError(f"{path}: annotations[{i}] lacks 'bbox' or 'image_id'")
+        _finite(keypoints, f"{path}: annotations[{i}].keypoints")
+        box = _finite(ann["bbox"], f"{path}: annotations[{i}].bbox")
+        if box.shape != (4,) or box[2] < 0 or box[3] < 0:
+            raise DataPrepError(f"{path}: annotations[{i}].bbox: expected [x, y, width, height] with width "
+                                f"and height >= 0, got {[float(v) for v in box]}")
         lengths.add(len(keypoints))
     if not data["annotations"]:
         raise DataPrepError(f"{path}: 'annotations' is empty (expected keypoint annotations)")
@@ -161,8 +166,8 @@ def load_results(path: str | Path, gt: GroundTruth, box_source: str = "auto") ->
         raise ValueError(f"box_source must be 'auto', 'bbox' or 'keypoints', not {box_source!r}")
     path = Path(path)
     entries = _read_json(path)
-    if not isinstance(entries, list):
-        raise DataPrepError(f"{path}: expected a JSON list of results entries")
+    if not isinstance(entries, list) or not entries:
+        raise DataPrepError(f"{path}: expected a non-empty JSON list of results entries (the initial poses)")
     grouped: dict[int, list[tuple[np.ndarray, float, np.ndarray]]] = {}
     for i, entry in enumerate(entries):
         keypoints = entry.get("keypoints") if isinstance(entry, dict) else None

@@ -254,7 +254,7 @@ CASES = {
     ("train", "corrupt training image (DataLoader workers)"): _train(
         copy_data=lambda data: (data / "images" / "100003.jpg").write_bytes(b"\xff\xd8\xff truncated"),
         cfg_extra={"train_data": "dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', "
-                                 "type='crowd_pose', img_dir='{data}/images')], batch_images=2, num_workers=2)"},
+                                 "type='crowdpose', img_dir='{data}/images')], batch_images=2, num_workers=2)"},
         fragment="100003.jpg"),
     ("train", "truncated duc_se.pth"): _train(
         cfg_extra={"model": TOP_DOWN.format(feature_net="dict(type='FastPose', weights='{w}')", refiner=OPEC)},
@@ -313,9 +313,6 @@ KNOWN_GAPS = {
     ("evaluate", "GT box of zero width"): EVALUATOR_REWRITE,
     ("evaluate", "GT box of negative height"): EVALUATOR_REWRITE,
     ("evaluate", "NaN keypoint in the results"): EVALUATOR_REWRITE + ": the message shows np.float64(nan)",
-    ("prepare_data", "NaN GT keypoint"): "not fixed yet", ("prepare_data", "negative GT width"): "not fixed yet",
-    ("prepare_data", "empty results list"): "not fixed yet",
-    ("prepare_data", "results matching no GT person"): "not fixed yet",
 }
 
 

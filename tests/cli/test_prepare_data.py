@@ -94,7 +94,7 @@ def test_pairs_and_predictions_load_with_training_readers(dataset, fixtures_dir,
     assert best == predictions
 
 
-def test_image_list_restricts_gt_and_config_sets_rule(fixtures_dir, tmp_path):
+def test_image_list_restricts_gt_and_config_sets_rule(fixtures_dir, tmp_path, capsys):
     gt_path = fixtures_dir / "crowdpose" / "test_crowdpose.json"
     gt = json.loads(gt_path.read_text())
     entries, _ = _perturbed_results(gt, np.random.default_rng(1), True, True)
@@ -111,11 +111,12 @@ def test_image_list_restricts_gt_and_config_sets_rule(fixtures_dir, tmp_path):
     pairs = json.loads((tmp_path / "a" / "train_test_crowdpose.json").read_text())
     assert [p["img_name"] for p in pairs] == [keep["file_name"]]
 
-    # An OKS threshold above 1 from the config admits no pair; the CLI flag overrides the config.
+    # An OKS threshold above 1 from the config admits no pair (an error: nothing to train on, no
+    # output); the CLI flag overrides the config.
     cfg = tmp_path / "rule.py"
     cfg.write_text("data_preparation = dict(oks_threshold=1.01, min_gt_joints=1)\n")
-    assert main(args + ["--out-dir", str(tmp_path / "b"), "--config", str(cfg)]) == 0
-    assert json.loads((tmp_path / "b" / "train_test_crowdpose.json").read_text()) == []
+    assert main(args + ["--out-dir", str(tmp_path / "b"), "--config", str(cfg)]) == 2
+    assert "oks_threshold=1.01" in capsys.readouterr().err and not (tmp_path / "b").exists()
     assert main(args + ["--out-dir", str(tmp_path / "c"), "--config", str(cfg),
                         "--oks-threshold", "0.5"]) == 0
     assert json.loads((tmp_path / "c" / "train_test_crowdpose.json").read_text()) == pairs
@@ -205,7 +206,7 @@ def test_cli_with_images_runs_detector_and_fastpose(fixtures_dir, tmp_path):
     assert main(["--gt", str(fixtures_dir / "crowdpose" / "test_crowdpose.json"),
                  "--images", str(fixtures_dir / "crowdpose"), "--yolo-cfg", str(cfg),
                  "--yolo-weights", str(weights), "--inp-dim", "64", "--sppe-weights", str(sppe),
-                 "--out-dir", str(out), "--name", "cp"]) == 0
+                 "--out-dir", str(out), "--name", "cp", "--oks-threshold", "0"]) == 0  # designed poses: far from the GT
     predictions = read_predictions(out / "test_cp.json")
     assert sorted(p["image_id"] for p in predictions) == ["103319.jpg", "106848.jpg"]
     assert all(np.allclose(np.reshape(p["keypoints"], (12, 3))[:, 2], weight_files.SCORES[5:], atol=1e-6)
