@@ -7,20 +7,22 @@ cache and the SPPE extractors hand them over; ``--nchw-taps`` for NCHW ones), re
 * parameters and forward FLOPs per person (``torch.utils.flop_counter``: 2 × multiply-adds of every
   conv, transposed conv and matmul),
 * eval forward persons/s (``inference_mode``) and train-step persons/s (train-mode forward, loss,
-  backward, gradient clipping to norm 1, Adam step), best of ``--repeats``,
-* the same for the *upstream-style* path in the same process: the same model and weights run the
-  way the original runs it -- NCHW taps and decoder, ``nn.ConvTranspose2d`` up-sampling and
-  ``F.grid_sample`` at the joints (the outputs are checked to agree) -- and the speed-up over it,
-  the number to report: both sides share the machine's state, the allocator and this PyTorch,
-* each divided by the fp32 GFLOP/s of a 4096×4096 ``torch.mm`` measured in the same process,
-  immediately before each repetition (the machine is shared and its speed drifts: each run is
-  paired with its own mm rate, and the best ratio of ``--repeats`` is reported with its run). These
-  per-mm numbers depend on the CPU kind (its mm peak), so they only compare runs on one machine.
+  backward, gradient clipping to norm 1, Adam step) of this project's model and of an
+  *upstream-style* path: the same model and weights run the way the original runs it -- NCHW taps
+  and decoder, ``nn.ConvTranspose2d`` up-sampling, ``F.grid_sample`` at the joints (the outputs are
+  checked to agree);
+* the speed-up over the upstream-style path, the number to report.
+
+The four measurements (eval and train, both paths) are interleaved call by call and each keeps its
+best of ``--repeats``, so that a shared machine's load hits all of them alike; both paths share the
+allocator, this PyTorch and the CPU. The GFLOP/s of a 4096×4096 fp32 ``torch.mm`` before and after
+is printed to show how loaded the machine was (it depends on the CPU kind: compare runs on one
+machine only).
 
 The allocator's share: run the script once as is and once with ``--system-malloc`` (glibc's
-default, as the original runs) and compare the speed-ups' per-mm numbers.
+default, as the original runs) and compare the persons/s.
 
-    python benchmarks/refiner_speed.py [--batch 60] [--repeats 3] [--threads 2] [--nchw-taps]
+    python benchmarks/refiner_speed.py [--batch 60] [--repeats 5] [--threads 2] [--nchw-taps]
                                        [--system-malloc] [--json out.json]
 """
 from __future__ import annotations
@@ -61,15 +63,15 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def paired_best(fn, batch: int, repeats: int) -> tuple[float, float, float]:
-    """Best (persons/s ÷ mm GFLOP/s) over ``repeats`` runs of ``fn``, each right after an mm;
-    returns (ratio, persons/s, mm GFLOP/s) of that run."""
-    fn()  # warm-up
-    best = (0.0, 0.0, 0.0)
+def interleaved_best(fns: dict, repeats: int) -> dict:
+    """Best (shortest) seconds of each function over ``repeats`` rounds; every round calls all of
+    them once, in turn, after one warm-up call each."""
+    for fn in fns.values():
+        fn()
+    best = {name: float("inf") for name in fns}
     for _ in range(repeats):
-        mm = mm_gflops()
-        persons_per_s = batch / _timed(fn)
-        best = max(best, (persons_per_s / mm, persons_per_s, mm))
+        for name, fn in fns.items():
+            best[name] = min(best[name], _timed(fn))
     return best
 
 
@@ -125,29 +127,24 @@ def flops_per_person(model: OPECNet) -> int:
     return counter.get_total_flops()
 
 
-def measure(model: OPECNet, joints, taps, target, batch: int, repeats: int) -> dict:
-    """Eval-forward and train-step speed of ``model`` (see the module docstring)."""
-    model.eval()
+def step_functions(model: OPECNet, joints, taps, target) -> dict:
+    """The eval forward and the train step of ``model`` on fixed inputs (see the module docstring)."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def eval_forward():
+        model.eval()
         with torch.inference_mode():
             model(joints, taps)
 
-    eval_ratio, eval_pps, eval_mm = paired_best(eval_forward, batch, repeats)
-
-    model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-
     def train_step():
+        model.train()
         optimizer.zero_grad(set_to_none=True)
         loss, _ = opec_loss(model(joints, taps), target)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
         optimizer.step()
 
-    train_ratio, train_pps, train_mm = paired_best(train_step, batch, repeats)
-    return dict(eval_persons_per_s=eval_pps, eval_mm_gflops=eval_mm, eval_per_mm_gflops=eval_ratio,
-                train_persons_per_s=train_pps, train_mm_gflops=train_mm, train_per_mm_gflops=train_ratio)
+    return {"eval": eval_forward, "train": train_step}
 
 
 def bench_variant(point_head: str, batch: int, repeats: int, channels_last: bool) -> dict:
@@ -155,24 +152,29 @@ def bench_variant(point_head: str, batch: int, repeats: int, channels_last: bool
     model = OPECNet(point_head=point_head)
     baseline = upstream_style(model)
     joints, taps, target = make_inputs(batch, torch.Generator().manual_seed(1), channels_last)
+    nchw_taps = [t.contiguous() for t in taps]
+    model.eval(), baseline.eval()
     with torch.inference_mode():  # the same function, computed two ways
-        model.eval(), baseline.eval()
-        torch.testing.assert_close(model(joints, taps).stages[-1],
-                                   baseline(joints, [t.contiguous() for t in taps]).stages[-1], rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(model(joints, taps).stages[-1], baseline(joints, nchw_taps).stages[-1],
+                                   rtol=1e-4, atol=1e-4)
     params = sum(p.numel() for p in model.parameters())
     flops = flops_per_person(model)
-    ours = measure(model, joints, taps, target, batch, repeats)
-    upstream = measure(baseline, joints, [t.contiguous() for t in taps], target, batch, repeats)
-    return dict(params=params, gflops_per_person=flops / 1e9, **ours,
-                upstream_style=upstream,
-                eval_speedup=ours["eval_per_mm_gflops"] / upstream["eval_per_mm_gflops"],
-                train_speedup=ours["train_per_mm_gflops"] / upstream["train_per_mm_gflops"])
+    fns = {f"{path}_{kind}": fn
+           for path, fns in (("ours", step_functions(model, joints, taps, target)),
+                             ("upstream", step_functions(baseline, joints, nchw_taps, target)))
+           for kind, fn in fns.items()}
+    best = interleaved_best(fns, repeats)
+    result = dict(params=params, gflops_per_person=flops / 1e9,
+                  **{f"{name}_persons_per_s": batch / seconds for name, seconds in best.items()})
+    for kind in ("eval", "train"):
+        result[f"{kind}_speedup"] = best[f"upstream_{kind}"] / best[f"ours_{kind}"]
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=60)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--nchw-taps", action="store_true", help="feed NCHW taps (default: channels-last)")
     add_system_malloc_flag(parser)
@@ -181,27 +183,25 @@ def main() -> None:
     malloc = configure_malloc(args.system_malloc)
     torch.set_num_threads(args.threads)
 
+    mm_before = mm_gflops()
     results = {name: bench_variant(head, args.batch, args.repeats, not args.nchw_taps)
                for name, head in VARIANTS.items()}
+    mm_after = mm_gflops()
 
     print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch}, best of {args.repeats} "
-          f"(each run paired with a 4096x4096 fp32 mm measured just before it); malloc: {malloc}; "
-          f"taps: {'NCHW' if args.nchw_taps else 'channels-last'}")
-    print(f"{'variant':<10} {'params':>11} {'GFLOP/person':>13} | {'eval p/s':>8} {'mm GF/s':>8} {'ratio':>6} | "
-          f"{'train p/s':>9} {'mm GF/s':>8} {'ratio':>6}")
+          f"interleaved; malloc: {malloc}; taps: {'NCHW' if args.nchw_taps else 'channels-last'}; "
+          f"4096^2 fp32 mm {mm_before:.0f} GFLOP/s before, {mm_after:.0f} after")
+    print(f"{'variant':<10} {'params':>11} {'GFLOP/person':>13} | {'eval p/s':>8} {'upstream':>8} {'speed-up':>8} | "
+          f"{'train p/s':>9} {'upstream':>8} {'speed-up':>8}")
     for name, r in results.items():
-        for label, row in ((name, r), ("  upstream", r["upstream_style"])):
-            head = f"{r['params']:>11,} {r['gflops_per_person']:>13.3f}" if row is r else " " * 25
-            print(f"{label:<10} {head} | {row['eval_persons_per_s']:>8.1f} "
-                  f"{row['eval_mm_gflops']:>8.1f} {row['eval_per_mm_gflops']:>6.3f} | {row['train_persons_per_s']:>9.1f} "
-                  f"{row['train_mm_gflops']:>8.1f} {row['train_per_mm_gflops']:>6.3f}")
-    for name, r in results.items():
-        print(f"speed-up over the upstream-style path, {name}: eval {r['eval_speedup']:.2f}x, "
-              f"train {r['train_speedup']:.2f}x")
+        print(f"{name:<10} {r['params']:>11,} {r['gflops_per_person']:>13.3f} | {r['ours_eval_persons_per_s']:>8.1f} "
+              f"{r['upstream_eval_persons_per_s']:>8.1f} {r['eval_speedup']:>7.2f}x | "
+              f"{r['ours_train_persons_per_s']:>9.1f} {r['upstream_train_persons_per_s']:>8.1f} "
+              f"{r['train_speedup']:>7.2f}x")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(threads=args.threads, batch=args.batch, malloc=malloc, nchw_taps=args.nchw_taps,
-                           variants=results), f, indent=2)
+                           mm_gflops=[mm_before, mm_after], variants=results), f, indent=2)
 
 
 if __name__ == "__main__":
