@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from opec.analysis.matching import greedy_match
+from opec.analysis.matching import greedy_match, score_rank
 from opec.analysis.precision import ap_metrics, crowd_subset_ap, precision_array
-from opec.analysis.scene import Scene
+from opec.analysis.scene import MAX_DETS, Scene
 from opec.analysis.similarity import pair_oks
 from opec.analysis.taxonomy import CATEGORIES, MATCH_OKS, Taxonomy
 
@@ -149,7 +149,7 @@ def max_oks_per_detection(scene: Scene, state: State) -> np.ndarray:
 
 def max_oks_per_gt(scene: Scene, state: State) -> np.ndarray:
     """(G,) highest OKS of each GT with a counted detection (top 20 of its image, not removed)."""
-    counted = greedy_match(scene, [1.0], scores=state.scores, oks=state.oks, removed=state.removed).kept
+    counted = score_rank(scene.group, state.scores, ~state.removed) < MAX_DETS
     pairs = np.flatnonzero(counted[scene.pair_dt])
     best = np.zeros(len(state.gt_ignore))
     np.maximum.at(best, scene.pair_gt[pairs], state.oks[pairs])

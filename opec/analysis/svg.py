@@ -14,13 +14,17 @@ CATEGORY_COLORS = {"good": "#55a868", "jitter": "#ccb974", "inversion": "#dd8452
 _FONT = 'font-family="sans-serif" font-size="12"'
 
 
-def _legend(names, colors, x: float, y: float) -> list[str]:
+def _legend(names, colors, x: float, y: float, right: float) -> tuple[list[str], float]:
+    """Legend entries from (x, y), wrapping before ``right``; returns the parts and the y below."""
     parts, offset = [], x
     for name, color in zip(names, colors):
+        step = 24 + 7 * len(name)
+        if offset + step > right and offset > x:
+            offset, y = x, y + 16
         parts.append(f'<rect x="{offset:.1f}" y="{y:.1f}" width="12" height="12" fill="{color}"/>'
                      f'<text x="{offset + 16:.1f}" y="{y + 10:.1f}" {_FONT}>{escape(name)}</text>')
-        offset += 24 + 7 * len(name)
-    return parts
+        offset += step
+    return parts, y + 22
 
 
 def _axis(x0: float, width: float, y: float, maximum: float, ticks: int = 5) -> list[str]:
@@ -37,14 +41,15 @@ def stacked_bars(rows: list[tuple[str, list[float]]], segments: list[str], color
                  maximum: float = 1.0, title: str = "", label_width: int = 130, width: int = 520) -> str:
     """Horizontal bars, one per row, each the stack of its non-negative segment values."""
     colors = list(colors or PALETTE)
-    bar, gap, top = 18, 6, 42 if title else 24
+    bar, gap = 18, 6
+    legend, top = _legend(segments, colors, label_width, 24 if title else 4, label_width + width)
     height = top + len(rows) * (bar + gap) + 28
     scale = width / maximum if maximum > 0 else 0.0
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{label_width + width + 70}" '
              f'height="{height}" role="img">']
     if title:
         parts.append(f'<text x="4" y="14" {_FONT} font-weight="bold">{escape(title)}</text>')
-    parts += _legend(segments, colors, label_width, top - 20)
+    parts += legend
     for i, (label, values) in enumerate(rows):
         y = top + i * (bar + gap)
         parts.append(f'<text x="{label_width - 6}" y="{y + 13}" text-anchor="end" {_FONT}>{escape(label)}</text>')
@@ -64,7 +69,8 @@ def grouped_bars(groups: list[tuple[str, list[float]]], series: list[str], color
                  title: str = "", label_width: int = 130, width: int = 520) -> str:
     """Horizontal bars grouped by row label, one bar per series (negative values drawn as 0)."""
     colors = list(colors or PALETTE)
-    bar, gap, top = 12, 10, 42 if title else 24
+    bar, gap = 12, 10
+    legend, top = _legend(series, colors, label_width, 24 if title else 4, label_width + width)
     group_height = bar * len(series) + gap
     height = top + len(groups) * group_height + 28
     scale = width / maximum if maximum > 0 else 0.0
@@ -72,7 +78,7 @@ def grouped_bars(groups: list[tuple[str, list[float]]], series: list[str], color
              f'height="{height}" role="img">']
     if title:
         parts.append(f'<text x="4" y="14" {_FONT} font-weight="bold">{escape(title)}</text>')
-    parts += _legend(series, colors, label_width, top - 20)
+    parts += legend
     for i, (label, values) in enumerate(groups):
         y0 = top + i * group_height
         parts.append(f'<text x="{label_width - 6}" y="{y0 + bar * len(series) / 2 + 4:.1f}" text-anchor="end" '
