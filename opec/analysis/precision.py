@@ -53,7 +53,10 @@ def _curve(matched: np.ndarray, ignored: np.ndarray, n_pos: int) -> np.ndarray:
     if matched.shape[1] == 0:
         return out
     recall = tp / n_pos
-    precision = tp / (fp + tp + np.spacing(1))
+    # TP / (TP + FP), 0 before the first counted detection: what the evaluator's core computes
+    # (pycocotools adds eps to the denominator, which differs only when TP + FP = 1).
+    counted = tp + fp
+    precision = np.divide(tp, counted, out=np.zeros_like(tp), where=counted > 0)
     precision = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
     for t in range(matched.shape[0]):
         index = np.searchsorted(recall[t], RECALL_POINTS, side="left")
