@@ -45,7 +45,7 @@ def stacked_bars(rows: list[tuple[str, list[float]]], segments: list[str], color
     legend, top = _legend(segments, colors, label_width, 24 if title else 4, label_width + width)
     height = top + len(rows) * (bar + gap) + 28
     scale = width / maximum if maximum > 0 else 0.0
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{label_width + width + 70}" '
+    parts = [f'<svg class="chart" width="{label_width + width + 70}" '
              f'height="{height}" role="img">']
     if title:
         parts.append(f'<text x="4" y="14" {_FONT} font-weight="bold">{escape(title)}</text>')
@@ -74,7 +74,7 @@ def grouped_bars(groups: list[tuple[str, list[float]]], series: list[str], color
     group_height = bar * len(series) + gap
     height = top + len(groups) * group_height + 28
     scale = width / maximum if maximum > 0 else 0.0
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{label_width + width + 70}" '
+    parts = [f'<svg class="chart" width="{label_width + width + 70}" '
              f'height="{height}" role="img">']
     if title:
         parts.append(f'<text x="4" y="14" {_FONT} font-weight="bold">{escape(title)}</text>')
