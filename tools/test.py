@@ -1,12 +1,15 @@
 """Evaluate trained OPEC-Net checkpoints with the original protocol (the original's ``test.sh``).
 
     python tools/test.py CONFIG --load-dir DIR [--all | --checkpoint FILE] [--initial] [--device D]
+        [--save-predictions OUT_DIR]
 
 Evaluates ``DIR/best_checkpoint.pth`` (or every ``DIR/<epoch>.pth`` with ``--all``, or one file
 with ``--checkpoint``) on the config's test data only -- unlike the original, no training data is
 needed -- and prints AP without / with best match plus the full metric set. Checkpoints written by
 the original code load too (their key names are mapped). ``--initial`` adds the unrefined
-predictions' numbers.
+predictions' numbers. ``--save-predictions`` writes the results lists it scores, for
+``opec-analyze`` (docs/analysis.md): ``initial_{plain,best_match}.json`` (unrefined) and
+``<checkpoint stem>_{plain,best_match}.json`` per checkpoint.
 """
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ def parse_args(argv=None):
     which.add_argument("--checkpoint", help="one checkpoint file")
     parser.add_argument("--initial", action="store_true", help="also print the unrefined predictions' metrics")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
+    parser.add_argument("--save-predictions", metavar="DIR", type=Path,
+                        help="write the scored results lists (without / with best match) as JSON into DIR")
     return parser.parse_args(argv)
 
 
@@ -46,6 +51,14 @@ def checkpoints_to_test(args, load_dir: Path) -> list[Path]:
         if not p.is_file():
             raise FileNotFoundError(f"{p}: checkpoint not found")
     return paths
+
+
+def save_predictions(folder: Path, name: str, plain: list[dict], best: list[dict]) -> None:
+    """``<folder>/<name>_plain.json`` and ``<name>_best_match.json`` (results files, atomic)."""
+    from opec.fileio import atomic_write_json
+
+    atomic_write_json(folder / f"{name}_plain.json", plain)
+    atomic_write_json(folder / f"{name}_best_match.json", best)
 
 
 def format_table(columns: dict[str, dict]) -> str:
@@ -66,7 +79,7 @@ def main(argv=None) -> int:
     from opec.data.annotations import DataError, read_predictions
     from opec.data.datasets import TestDataset
     from opec.engine.features import build_feature_net, sppe_extractor
-    from opec.engine.testing import evaluate_protocol, refine_persons
+    from opec.engine.testing import evaluate_protocol, protocol_results, refine_persons
     from opec.engine.trainer import build_cache, build_model, load_model_weights
     from opec.evaluation import EvaluationError, KeypointEvaluator
     from opec.refiner import CheckpointError
@@ -94,6 +107,8 @@ def main(argv=None) -> int:
                 model_input = lambda b: cache.fetch(b["person_ids"], device)  # noqa: E731
             else:
                 model_input = lambda b: extractor(b["inps"].to(device))  # noqa: E731
+        if args.save_predictions is not None:
+            save_predictions(args.save_predictions, "initial", *protocol_results(dataset, None, best_match))
         if args.initial:
             plain, best = evaluate_protocol(evaluator, dataset, None, best_match)
             print("[initial predictions]")
@@ -103,6 +118,8 @@ def main(argv=None) -> int:
             refined = refine_persons(model, dataset, model_input, device, int(test.get("batch_size", 60)),
                                      int(test.get("num_workers", 4)) if not cached else 0)
             plain, best = evaluate_protocol(evaluator, dataset, refined, best_match)
+            if args.save_predictions is not None:
+                save_predictions(args.save_predictions, path.stem, *protocol_results(dataset, refined, best_match))
             print(f"[{path}] AP {plain['AP']:.4f} (without best match)  {best['AP']:.4f} (best match)")
             print(format_table({"without best match": plain, "best match": best}))
     except (ConfigError, DataError, EvaluationError, CheckpointError, OSError, ValueError) as exc:
