@@ -120,7 +120,7 @@ class Scene:
                     joint_scores: np.ndarray, group: np.ndarray) -> "Scene":
         n = len(scores)
         order = np.lexsort((np.arange(n), -scores, group))      # group, score desc, file order
-        keys, starts, counts = np.unique(group[order], return_index=True, return_counts=True)
+        _, starts, counts = np.unique(group[order], return_index=True, return_counts=True)
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n) - np.repeat(starts, counts)
         matrices = batched_oks(truth.group, truth.gt.keypoints, truth.gt.boxes, truth.gt.areas, group, xy,
