@@ -151,21 +151,25 @@ def render_html(summary: dict, images: dict[int, str] | None = None) -> str:
     meta += [[f"{FILE_LABELS[key]}: detections / GT persons matched at OKS 0.1",
               f"{block['detections']} / {block['matched_persons']} of {block['gt_persons']}"] for key, block in files.items()]
     order = [k for k in ("before", "results") if k in files]
-    body = ["<h1>Occlusion diagnosis</h1>", _table("meta", ["", ""], meta),
-            "<h2>AP impact of each error type</h2>",
+    sections = [("impact", "AP impact"), ("errors", "Keypoint errors"), ("slices", "Occlusion slices")]
+    if "transitions" in summary:
+        sections += [("before-after", "Before / after"), ("persons", "Persons")]
+    nav = " &middot; ".join(f'<a href="#{anchor}">{title}</a>' for anchor, title in sections)
+    body = ["<h1>Occlusion diagnosis</h1>", f"<nav>{nav}</nav>", _table("meta", ["", ""], meta),
+            '<h2 id="impact">AP impact of each error type</h2>',
             '<p class="note">Each column fixes one more error type on top of the previous ones: joints of the '
             'category moved onto their GT joint, then optimal rescoring, then background false positives '
             'removed, then undetectable GTs ignored. Definitions: docs/analysis.md.</p>']
     body += [_impact_section(summary, key) for key in order]
-    body.append("<h2>Keypoint errors</h2>")
+    body.append('<h2 id="errors">Keypoint errors</h2>')
     body.append('<p class="note">Per labelled joint of every GT person matched at OKS 0.1: good ks &ge; 0.85, '
                 'jitter 0.5 &le; ks &lt; 0.85, inversion (close to the mirrored joint), swap (close to another '
                 'person\'s joint), miss.</p>')
     body += [_taxonomy_section(summary, key) for key in order]
-    body += ["<h2>Occlusion slices</h2>", _slices_section(summary)]
+    body += ['<h2 id="slices">Occlusion slices</h2>', _slices_section(summary)]
     if "transitions" in summary:
-        body += ["<h2>Before / after refinement</h2>", _transition_section(summary),
-                 "<h2>Persons the refinement helped and hurt most</h2>", _persons_section(summary, images)]
+        body += ['<h2 id="before-after">Before / after refinement</h2>', _transition_section(summary),
+                 '<h2 id="persons">Persons the refinement helped and hurt most</h2>', _persons_section(summary, images)]
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Occlusion diagnosis</title>"
             f"<style>{CSS}</style></head><body>" + "\n".join(body) + "</body></html>\n")
 

@@ -39,7 +39,7 @@ def taxonomy_summary(scene: Scene, taxonomy: Taxonomy, slices: Slices,
     matched = taxonomy.dt_gt >= 0
     for name, persons in slices.persons.items():
         select = matched & persons[np.maximum(taxonomy.dt_gt, 0)]
-        out["slices"][f"overlap {name}"] = _count_block(category_counts(taxonomy.category, select).sum(axis=0))
+        out["slices"][name] = _count_block(category_counts(taxonomy.category, select).sum(axis=0))
     for name, joints in visibility.items():
         select = matched[:, None] & joints[np.maximum(taxonomy.dt_gt, 0)]
         out["slices"][name] = _count_block(category_counts(taxonomy.category, select).sum(axis=0))
@@ -61,17 +61,7 @@ def file_summary(scene: Scene, taxonomy: Taxonomy, slices: Slices, visibility: d
 
 
 def _slice_names(slices: Slices) -> list[str]:
-    return ["all"] + list(slices.images) + [f"overlap {name}" for name in slices.persons]
-
-
-def _rename_person_slices(block: dict, slices: Slices) -> dict:
-    """ap_impact keys person slices by level ("0"); the report calls them "overlap 0"."""
-    for step in block["ap_impact"].values():
-        for name in slices.persons:
-            entry = step.pop(name)
-            entry["slice"] = f"overlap {name}"
-            step[f"overlap {name}"] = entry
-    return block
+    return ["all"] + list(slices.images) + list(slices.persons)
 
 
 def _transitions(truth: Truth, states_before: np.ndarray, states_after: np.ndarray, replaced: np.ndarray) -> dict:
@@ -110,7 +100,7 @@ def _persons(truth: Truth, before: Scene, before_tax: Taxonomy, after: Scene, af
 
 def build_summary(truth: Truth, results: Scene, before: Scene | None = None, top: int = TOP_PERSONS) -> dict:
     """The report's numbers for ``results`` (and ``before``) against ``truth``."""
-    slices = Slices(crowd_levels(truth), overlap_levels(truth))
+    slices = Slices(crowd_levels(truth), {f"overlap {name}": mask for name, mask in overlap_levels(truth).items()})
     visibility = visibility_levels(truth)
     taxonomy = classify(results)
     summary = {
@@ -118,14 +108,14 @@ def build_summary(truth: Truth, results: Scene, before: Scene | None = None, top
         "joints": list(truth.joint_names), "categories": list(CATEGORIES), "steps": list(STEPS),
         "slices": _slice_names(slices),
         "slice_sizes": {**{name: int(len(ids)) for name, ids in slices.images.items()},
-                        **{f"overlap {name}": int(np.count_nonzero(mask & ~truth.ignore))
+                        **{name: int(np.count_nonzero(mask & ~truth.ignore))
                            for name, mask in slices.persons.items()}},
         "visibility_flags": list(visibility),
-        "files": {"results": _rename_person_slices(file_summary(results, taxonomy, slices, visibility), slices)},
+        "files": {"results": file_summary(results, taxonomy, slices, visibility)},
     }
     if before is not None:
         before_tax = classify(before)
-        summary["files"]["before"] = _rename_person_slices(file_summary(before, before_tax, slices, visibility), slices)
+        summary["files"]["before"] = file_summary(before, before_tax, slices, visibility)
         states_before, states_after = joint_states(before, before_tax), joint_states(results, taxonomy)
         summary["transitions"] = _transitions(truth, states_before, states_after, replaced_joints(before, before_tax))
         summary["persons"] = _persons(truth, before, before_tax, results, taxonomy, top)
