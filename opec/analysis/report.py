@@ -155,7 +155,7 @@ def render_html(summary: dict, images: dict[int, str] | None = None) -> str:
     if "transitions" in summary:
         sections += [("before-after", "Before / after"), ("persons", "Persons")]
     nav = " &middot; ".join(f'<a href="#{anchor}">{title}</a>' for anchor, title in sections)
-    body = ["<h1>Occlusion diagnosis</h1>", f"<nav>{nav}</nav>", _table("meta", ["", ""], meta),
+    body = ["<h1>Occlusion diagnosis</h1>", f"<nav>{nav}</nav>", _table("meta", ["", "value"], meta),
             '<h2 id="impact">AP impact of each error type</h2>',
             '<p class="note">Each column fixes one more error type on top of the previous ones: joints of the '
             'category moved onto their GT joint, then optimal rescoring, then background false positives '
