@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from opec.analysis.matching import greedy_match, score_rank
+from opec.analysis.matching import greedy_match_slices, score_rank
 from opec.analysis.precision import ap_metrics, crowd_subset_ap, precision_array
 from opec.analysis.scene import MAX_DETS, Scene
 from opec.analysis.similarity import pair_oks
@@ -80,24 +80,26 @@ def evaluate_slices(scene: Scene, state: State, slices: Slices, nearest: np.ndar
     everywhere), as the evaluators' area ranges treat GTs and detections outside the range.
     """
     truth = scene.truth
-    match = greedy_match(scene, scores=state.scores, oks=state.oks, gt_ignore=state.gt_ignore,
-                         removed=state.removed)
+    persons = list(slices.persons.values())
+    # "all" and every person slice in one matching pass (one set of ignore flags each)
+    gt_ignore = np.stack([state.gt_ignore] + [state.gt_ignore | ~mask for mask in persons])
+    outside = np.stack([np.zeros(scene.num_detections, dtype=bool)]
+                       + [(nearest >= 0) & ~mask[np.maximum(nearest, 0)] for mask in persons])
+    matches = greedy_match_slices(scene, scores=state.scores, oks=state.oks, gt_ignore=gt_ignore,
+                                  removed=state.removed, outside=outside)
+    match = matches[0]
     precision = precision_array(scene, match, state.scores, gt_ignore=state.gt_ignore)
     out = {"all": ap_metrics(precision, match.thresholds)}
+    t50, t75 = (int(np.flatnonzero(np.isclose(match.thresholds, v))[0]) for v in (0.5, 0.75))
     for name, ids in slices.images.items():
         dt_in, gt_in = np.isin(scene.group // truth.num_categories, ids), np.isin(truth.gt.image_ids, ids)
         sub = precision_array(scene, match, state.scores, dt_select=dt_in, gt_ignore=state.gt_ignore,
                               gt_select=gt_in)
-        t50, t75 = (int(np.flatnonzero(np.isclose(match.thresholds, v))[0]) for v in (0.5, 0.75))
         out[name] = {"AP": crowd_subset_ap(sub), "AP50": crowd_subset_ap(sub[t50]),
                      "AP75": crowd_subset_ap(sub[t75])}
-    for name, persons in slices.persons.items():
-        gt_ignore = state.gt_ignore | ~persons
-        outside = (nearest >= 0) & ~persons[np.maximum(nearest, 0)]
-        match = greedy_match(scene, scores=state.scores, oks=state.oks, gt_ignore=gt_ignore,
-                             removed=state.removed, outside=outside)
-        out[name] = ap_metrics(precision_array(scene, match, state.scores, gt_ignore=gt_ignore),
-                               match.thresholds)
+    for name, ignore, slice_match in zip(slices.persons, gt_ignore[1:], matches[1:]):
+        out[name] = ap_metrics(precision_array(scene, slice_match, state.scores, gt_ignore=ignore),
+                               slice_match.thresholds)
     return out
 
 
