@@ -75,9 +75,10 @@ def evaluate_slices(scene: Scene, state: State, slices: Slices, nearest: np.ndar
 
     ``all`` and the crowd levels come from one matching (a crowd level is the image subset's
     accumulation, the CrowdPose API's plain mean including -1 entries). A person slice is matched
-    again with the other GTs as ignore regions, and an unmatched detection counts only in the
-    slice of its nearest GT (``nearest``; a detection in an image without non-ignored GTs counts
-    everywhere), as the evaluators' area ranges treat GTs and detections outside the range.
+    with the other GTs as ignore regions (in the same matching pass), and an unmatched detection
+    counts only in the slice of its nearest GT (``nearest``; a detection in an image without
+    non-ignored GTs counts everywhere), as the evaluators' area ranges treat GTs and detections
+    outside the range.
     """
     truth = scene.truth
     persons = list(slices.persons.values())
