@@ -97,7 +97,7 @@ class ProtocolTester:
 
     def initial(self) -> tuple[dict, dict]:
         """Metrics of the unrefined predictions (without best match, with best match)."""
-        return evaluate_protocol(self.evaluator, self.dataset, None, self.best_match)
+        return self.scores(None)
 
     def refine(self, checkpoint) -> np.ndarray:
         """Refined joints (N,12,2) in image pixels with the weights of ``checkpoint``."""
@@ -105,6 +105,14 @@ class ProtocolTester:
         return refine_persons(self.model, self.dataset, lambda batch: self.features(batch, "test"),
                               self.device, self.batch_size, self.num_workers)
 
+    def results(self, refined_xy: np.ndarray | None) -> tuple[list[dict], list[dict]]:
+        """The two results lists the protocol scores (``refined_xy`` None: the initial poses)."""
+        return protocol_results(self.dataset, refined_xy, self.best_match)
+
+    def scores(self, refined_xy: np.ndarray | None) -> tuple[dict, dict]:
+        """Metrics (without best match, with best match) of ``refined_xy`` (None: the initial poses)."""
+        return evaluate_protocol(self.evaluator, self.dataset, refined_xy, self.best_match)
+
     def evaluate(self, checkpoint) -> tuple[dict, dict]:
         """Metrics of ``checkpoint``'s refinement (without best match, with best match)."""
-        return evaluate_protocol(self.evaluator, self.dataset, self.refine(checkpoint), self.best_match)
+        return self.scores(self.refine(checkpoint))

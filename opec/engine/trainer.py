@@ -8,7 +8,8 @@ One iteration (:meth:`Trainer.train_one_epoch`):
     ``opec_loss`` -> backward -> clip the global grad norm to 1 over all parameters -> Adam (no
     weight decay) with the per-iteration cosine LR.
 
-After every epoch (:meth:`Trainer.end_epoch`): the protocol's two APs (``opec.engine.testing``),
+After every epoch (:meth:`Trainer.end_epoch`): the protocol's two APs (``opec.engine.testing``), the
+error-category rates of the replaced joints before / after refinement (log group ``occlusion``),
 ``<epoch>.pth``, ``best_checkpoint.pth`` when the without-best-match AP improved (selection on the
 *test* split, as the original), the ``mAP.txt`` line, then ``last.pth`` (see ``checkpoint``).
 """
@@ -26,6 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
+from opec.analysis import ReplacedJointRates
 from opec.data.datasets import TestDataset, TrainDataset, collate_persons
 from opec.data.annotations import read_predictions
 from opec.engine import checkpoint as ckpt
@@ -85,6 +87,9 @@ class Trainer:
         self.best_match = read_predictions(test.best_json)
         self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"),
                                            protocol="opec12")
+        # rates of the replaced joints' error categories, before / after refinement (opec.analysis)
+        self.occlusion = (ReplacedJointRates(test.target_json, test.get("dataset", "crowdpose"),
+                                             self.test_set.predictions) if dist_utils.is_main() else None)
         self.features.attach("train", self.train_set, [a["json_file"] for a in cfg.train_data.annotations])
         self.features.attach("test", self.test_set, [test.pred_json])
         # Fine-tuned: the feature network's heat-map head gets no gradient (OPEC discards the heat maps).
@@ -220,6 +225,8 @@ class Trainer:
             self.loggers.log_scalars(epoch, {"AP": plain["AP"], "AP_best": best["AP"],
                                              **{f"plain/{k}": v for k, v in plain.items()},
                                              **{f"best/{k}": v for k, v in best.items()}}, group="eval")
+            self.loggers.log_scalars(epoch, self.occlusion.rates(protocol_results(self.test_set, refined, [])[0]),
+                                     group="occlusion")
             self._log_panel(epoch, refined)
         ap, ap_best = dist_utils.broadcast_from_main(metrics)
         if dist_utils.is_main():
