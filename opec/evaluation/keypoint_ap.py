@@ -29,7 +29,7 @@ import numpy as np
 
 from opec.evaluation.accumulate import OKS_THRESHOLDS, RECALL_POINTS, precision_recall
 from opec.evaluation.matching import match_images, ragged
-from opec.evaluation.oks import pair_oks
+from opec.evaluation.oks import labelled_boxes, may_match, pair_oks
 from opec.evaluation.validation import Detections, read_ground_truth, read_results
 from opec.keypoints import COCO17, CROWDPOSE14, OPEC12, TO_OPEC12, JointSet
 
@@ -132,7 +132,9 @@ class KeypointEvaluator:
         else:
             labelled = gt.num_keypoints
         ignored = gt.iscrowd | (labelled == 0)
-        outside = (gt.areas[None, :] < AREA_RANGES[:, :1]) | (gt.areas[None, :] > AREA_RANGES[:, 1:])
+        # Area ranges evaluated: all three for coco/ochuman (APm/APl), 'all' only otherwise.
+        self._ranges = AREA_RANGES if self.rule.area_ranges else AREA_RANGES[:1]
+        outside = (gt.areas[None, :] < self._ranges[:, :1]) | (gt.areas[None, :] > self._ranges[:, 1:])
         # GTs by group (image, category), file order within a group.
         groups = gt.image_index * len(gt.category_ids) + gt.category_index
         self._gt_order = np.argsort(groups, kind="stable")
@@ -140,6 +142,7 @@ class KeypointEvaluator:
                                                                   return_counts=True)
         self._gt_ignored = (ignored | outside)[:, self._gt_order]         # (A, G) in group order
         self._gt_crowd = gt.iscrowd[self._gt_order]
+        self._gt_labelled_boxes = labelled_boxes(gt.keypoints)
 
         self._subsets = None
         if gt.crowd_index is not None:
@@ -181,8 +184,7 @@ class KeypointEvaluator:
         position = np.empty(len(detections.scores), dtype=np.intp)
         position[kept] = np.arange(len(kept))
         by_score = position[order]
-        areas = len(AREA_RANGES) if self.rule.area_ranges else 1
-        precision, recall = self._accumulate(detections, order, status[:, :, by_score], None, areas)
+        precision, recall = self._accumulate(detections, order, status[:, :, by_score], None, len(self._ranges))
 
         metrics = {"AP": _mean_valid(precision[:, :, :, 0]), "AR": _mean_valid(recall[:, :, 0])}
         for oks in (0.5, 0.75, 0.8, 0.9):
@@ -223,10 +225,15 @@ class KeypointEvaluator:
         pair_group, within = ragged(n_dt * n_gt)
         pair_dt = kept[dt_start[dt_pos][pair_group] + within // n_gt[pair_group]]
         pair_gt = self._gt_order[self._gt_start[gt_pos][pair_group] + within % n_gt[pair_group]]
-        oks = pair_oks(gt.keypoints, gt.boxes, gt.areas, detections.xy, pair_gt, pair_dt, self.sigmas)
+        # Only pairs that can reach OKS 0.5 matter to the matching; the others keep OKS 0.
+        oks = np.zeros(len(pair_dt))
+        near = np.flatnonzero(may_match(self._gt_labelled_boxes, gt.areas, detections.boxes, pair_gt, pair_dt,
+                                        self.sigmas))
+        oks[near] = pair_oks(gt.keypoints, gt.boxes, gt.areas, detections.xy, pair_gt[near], pair_dt[near],
+                             self.sigmas)
 
         area = detections.areas[kept]
-        outside = (area[None, :] < AREA_RANGES[:, :1]) | (area[None, :] > AREA_RANGES[:, 1:])
+        outside = (area[None, :] < self._ranges[:, :1]) | (area[None, :] > self._ranges[:, 1:])
         status = match_images(oks, dt_start[dt_pos], n_dt, self._gt_start[gt_pos], n_gt, self._gt_ignored,
                               self._gt_crowd, outside, OKS_THRESHOLDS)
         return kept, status

@@ -16,33 +16,92 @@ from __future__ import annotations
 import numpy as np
 
 
-def _numpy_row_sum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``np.sum(row[:n])`` for every row, with numpy's summation order (rows of up to 127 values).
+def _running_sum(values: np.ndarray) -> np.ndarray:
+    """Row sums adding the columns one by one (numpy's order below 8 values)."""
+    total = values[:, 0].copy()
+    for k in range(1, values.shape[1]):
+        total += values[:, k]
+    return total
 
-    Args:
-        values: (P, K) non-negative values, row p holding its ``counts[p]`` values first and zeros
-            after them (adding 0.0 is exact, so the zeros never change a sum).
-        counts: (P,) number of values per row, 1..K.
-    Returns:
-        (P,) float64 sums.
-    """
+
+def _blocked_sum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Row sums in numpy's order from 8 values on: 8 partial sums over the first counts - counts % 8
+    values, combined pairwise, then the remaining values one by one (``values`` (P, K) holds each
+    row's ``counts`` values first, zeros after them)."""
     width = values.shape[1]
-    running = values[:, 0].copy()
-    for k in range(1, width):
-        running += values[:, k]
-    if width < 8:
-        return running
-    blocked_end = counts - counts % 8          # values before this go through the 8 partial sums
+    blocked_end = counts - counts % 8
     partial = values[:, :8].copy()
     for start in range(8, width - 7, 8):
-        rows = blocked_end > start
-        partial[rows] += values[rows, start:start + 8]
-    blocked = ((partial[:, 0] + partial[:, 1]) + (partial[:, 2] + partial[:, 3])) + \
-              ((partial[:, 4] + partial[:, 5]) + (partial[:, 6] + partial[:, 7]))
+        more = blocked_end > start
+        partial[more] += values[more, start:start + 8]
+    total = ((partial[:, 0] + partial[:, 1]) + (partial[:, 2] + partial[:, 3])) + \
+            ((partial[:, 4] + partial[:, 5]) + (partial[:, 6] + partial[:, 7]))
     for k in range(8, width):
-        rows = k >= blocked_end
-        blocked[rows] += values[rows, k]
-    return np.where(counts < 8, running, blocked)
+        rest = k >= blocked_end
+        total[rest] += values[rest, k]
+    return total
+
+
+def _numpy_row_sum(values: np.ndarray, counts: np.ndarray, joints: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """``np.sum`` of every row's used values, in numpy's summation order (up to 127 values).
+
+    Args:
+        values: (P, K) non-negative values; the unused ones are 0 (adding 0.0 is exact).
+        counts: (P,) used values per row, 1..K.
+        joints: (G, K) per GT the used columns first, in column order, then the others;
+            ``owner`` (P,) the GT of each row.
+    Returns:
+        (P,) float64: row p's sum equals ``np.sum`` of its used values, bit for bit.
+    """
+    width = values.shape[1]
+    total = np.empty(len(values))
+    short = counts < 8
+    total[short] = _running_sum(values[short])
+    if width >= 8:
+        full = np.flatnonzero(counts == width)
+        total[full] = _blocked_sum(values[full], counts[full])
+        partly = np.flatnonzero(~short & (counts < width))
+        compact = np.take_along_axis(values[partly], joints[owner[partly]], axis=1)
+        total[partly] = _blocked_sum(compact, counts[partly])
+    return total
+
+
+def labelled_boxes(keypoints: np.ndarray) -> np.ndarray:
+    """(G, K, 3) x, y, v -> (G, 4) x0, y0, x1, y1 around the labelled joints (inf/-inf without any)."""
+    labelled = keypoints[:, :, 2] > 0
+    x, y = keypoints[:, :, 0], keypoints[:, :, 1]
+    return np.stack([np.where(labelled, x, np.inf).min(axis=1, initial=np.inf),
+                     np.where(labelled, y, np.inf).min(axis=1, initial=np.inf),
+                     np.where(labelled, x, -np.inf).max(axis=1, initial=-np.inf),
+                     np.where(labelled, y, -np.inf).max(axis=1, initial=-np.inf)], axis=1)
+
+
+def may_match(gt_boxes: np.ndarray, gt_scales: np.ndarray, dt_boxes: np.ndarray, gt_index: np.ndarray,
+              dt_index: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
+    """Pairs whose OKS can reach 0.5, the lowest matching threshold (a cheap, safe filter).
+
+    Every joint of a detection lies in the box around its joints, every labelled joint of a GT in
+    the box around those, so each joint distance is at least the gap D between the two boxes and
+    OKS <= exp(-D^2 / (2 sigma_max)^2 / (s + eps) / 2). A pair is dropped when that bound is below
+    exp(-1) = 0.37 (far from 0.5, whatever the rounding). GTs without labelled joints (infinite
+    boxes) are kept.
+
+    Args:
+        gt_boxes: (G, 4) :func:`labelled_boxes`. gt_scales: (G,) OKS scale.
+        dt_boxes: (D, 4) x0, y0, x1, y1 around each detection's evaluated joints.
+        gt_index, dt_index: (P,) the pairs. sigmas: (K,) OKS sigmas.
+    Returns:
+        (P,) bool.
+    """
+    g, d = gt_boxes[gt_index], dt_boxes[dt_index]
+    gap_x = np.maximum(np.maximum(g[:, 0] - d[:, 2], d[:, 0] - g[:, 2]), 0.0)
+    gap_y = np.maximum(np.maximum(g[:, 1] - d[:, 3], d[:, 1] - g[:, 3]), 0.0)
+    widest = (2 * np.max(sigmas)) ** 2
+    bound = (gap_x ** 2 + gap_y ** 2) / widest / (gt_scales[gt_index] + np.spacing(1)) / 2
+    return (bound <= 1.0) | ~np.isfinite(g[:, 0])
+
+
+CHUNK = 4096  # pairs per block: small temporaries stay in cache and are reused, not page-faulted
 
 
 def pair_oks(gt_keypoints: np.ndarray, gt_boxes: np.ndarray, gt_scales: np.ndarray, dt_xy: np.ndarray,
@@ -58,40 +117,50 @@ def pair_oks(gt_keypoints: np.ndarray, gt_boxes: np.ndarray, gt_scales: np.ndarr
         (P,) float64 OKS.
     """
     num_joints = len(sigmas)
-    variances = (np.asarray(sigmas, dtype=np.float64) * 2) ** 2
     labelled = gt_keypoints[:, :, 2] > 0
     counts = np.count_nonzero(labelled, axis=1)
-    # Each GT's labelled joints first, in joint order (for a GT without labels: all joints).
-    joints = np.argsort(~labelled, axis=1, kind="stable")
-    gx = np.take_along_axis(gt_keypoints[:, :, 0], joints, axis=1)
-    gy = np.take_along_axis(gt_keypoints[:, :, 1], joints, axis=1)
-    scale = gt_scales + np.spacing(1)
-
+    has_labels = counts > 0
+    # Per GT: the joints entering its OKS (labelled ones; all for a GT without labels), first.
+    used = np.where(has_labels[:, None], labelled, True)
+    box = gt_boxes.astype(np.float64)
+    gt = {
+        # x of all joints, then y: one row gather per pair
+        "xy": np.ascontiguousarray(np.concatenate([gt_keypoints[:, :, 0], gt_keypoints[:, :, 1]], axis=1)),
+        "used": used, "joints": np.argsort(~used, axis=1, kind="stable"),
+        "counts": np.where(has_labels, counts, num_joints), "has_labels": has_labels,
+        "scale": gt_scales + np.spacing(1),
+        "x0": box[:, 0] - box[:, 2], "x1": box[:, 0] + box[:, 2] * 2,
+        "y0": box[:, 1] - box[:, 3], "y1": box[:, 1] + box[:, 3] * 2,
+    }
+    dt = np.ascontiguousarray(np.concatenate([dt_xy[:, :, 0], dt_xy[:, :, 1]], axis=1))
+    variances = (np.asarray(sigmas, dtype=np.float64) * 2) ** 2
     oks = np.empty(len(gt_index))
-    with_labels = counts[gt_index] > 0
-    for use_labels in (True, False):
-        pairs = np.flatnonzero(with_labels == use_labels)
-        if not len(pairs):
-            continue
-        g, d = gt_index[pairs], dt_index[pairs]
-        if use_labels:
-            order = joints[g]
-            xd = dt_xy[d[:, None], order, 0]
-            yd = dt_xy[d[:, None], order, 1]
-            dx, dy = xd - gx[g], yd - gy[g]
-            used = counts[g]
-            var = variances[order]
-        else:
-            box = gt_boxes[g]
-            x0, x1 = box[:, 0] - box[:, 2], box[:, 0] + box[:, 2] * 2
-            y0, y1 = box[:, 1] - box[:, 3], box[:, 1] + box[:, 3] * 2
-            xd, yd = dt_xy[d, :, 0], dt_xy[d, :, 1]
-            dx = np.maximum(0.0, x0[:, None] - xd) + np.maximum(0.0, xd - x1[:, None])
-            dy = np.maximum(0.0, y0[:, None] - yd) + np.maximum(0.0, yd - y1[:, None])
-            used = np.full(len(pairs), num_joints)
-            var = variances
-        e = (dx ** 2 + dy ** 2) / var / scale[g][:, None] / 2
-        values = np.exp(-e)
-        values[np.arange(num_joints) >= used[:, None]] = 0.0
-        oks[pairs] = _numpy_row_sum(values, used) / used
+    for start in range(0, len(gt_index), CHUNK):
+        part = slice(start, start + CHUNK)
+        oks[part] = _block_oks(gt, dt, gt_index[part], dt_index[part], variances)
     return oks
+
+
+def _block_oks(gt: dict, dt: np.ndarray, g: np.ndarray, d: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """:func:`pair_oks` of one block of pairs (arrays prepared there)."""
+    k = len(variances)
+    dt_xy = np.take(dt, d, axis=0)
+    delta = dt_xy - np.take(gt["xy"], g, axis=0)
+    dx, dy = delta[:, :k], delta[:, k:]
+    box_pairs = np.flatnonzero(~gt["has_labels"][g])
+    if len(box_pairs):  # distances to the enlarged box of a GT without labelled joints
+        b, xb, yb = g[box_pairs], dt_xy[box_pairs, :k], dt_xy[box_pairs, k:]
+        dx[box_pairs] = np.maximum(0.0, gt["x0"][b, None] - xb) + np.maximum(0.0, xb - gt["x1"][b, None])
+        dy[box_pairs] = np.maximum(0.0, gt["y0"][b, None] - yb) + np.maximum(0.0, yb - gt["y1"][b, None])
+    # e = (dx**2 + dy**2) / variances / scale / 2, in place (same operations, same order).
+    np.square(delta, out=delta)
+    e = np.add(dx, dy, out=dx)
+    e /= variances
+    e /= gt["scale"][g][:, None]
+    e /= 2
+    np.minimum(e, 800.0, out=e)  # exp(-800) and exp(-e) for any larger e are both exactly 0.0
+    values = np.exp(np.negative(e, out=e), out=e)
+    counts = gt["counts"][g]
+    some = np.flatnonzero(counts < k)
+    values[some] *= np.take(gt["used"], g[some], axis=0)  # unused joints -> 0 (x * 1.0 is exact)
+    return _numpy_row_sum(values, counts, gt["joints"], g) / counts

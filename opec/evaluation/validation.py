@@ -39,7 +39,10 @@ _IMAGE_NAME = re.compile(r"^\s*(\d+)(\.[A-Za-z0-9]+)?\s*$")  # "103319.jpg" or "
 
 @contextlib.contextmanager
 def paused_gc():
-    """Pause the garbage collector (if enabled) while big acyclic lists are built."""
+    """Pause the garbage collector (if enabled) while big acyclic lists are built and read.
+
+    The readers drop the parsed lists before the pause ends, so the collector never walks them.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -55,11 +58,10 @@ def read_json(path: str | os.PathLike, what: str):
     try:
         with path.open("rb") as handle:
             raw = handle.read()
-        with paused_gc():
-            try:
-                return msgspec.json.decode(raw)
-            except msgspec.DecodeError:  # NaN/Infinity tokens, huge integers, or invalid JSON
-                return json.loads(raw)
+        try:
+            return msgspec.json.decode(raw)
+        except msgspec.DecodeError:  # NaN/Infinity tokens, huge integers, or invalid JSON
+            return json.loads(raw)
     except FileNotFoundError:
         raise EvaluationError(f"{path}: file not found (expected the {what} JSON file)") from None
     except IsADirectoryError:
@@ -173,12 +175,22 @@ def _real_array(values: list, source: str, field: str) -> np.ndarray:
     return array
 
 
+def _plain_numbers(values) -> bool:
+    """Whether every value is a Python int/float (or bool): summing them is the cheapest check
+    that runs in C, and raises TypeError on anything else (str, None, a nested list)."""
+    try:
+        sum(values, 0.0)
+    except (TypeError, OverflowError):
+        return False
+    return True
+
+
 def _matrix(rows: list, widths: tuple[int, ...], source: str, field: str, expected: str) -> np.ndarray:
     """:func:`_number_matrix` with a fast path for lists of plain numbers (the usual JSON case)."""
     if rows and set(map(type, rows)) <= {list}:
         lengths = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
         width = int(lengths[0])
-        if width in widths and (lengths == width).all() and set(map(type, chain.from_iterable(rows))) <= {int, float}:
+        if width in widths and (lengths == width).all() and _plain_numbers(chain.from_iterable(rows)):
             matrix = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=len(rows) * width)
             matrix = matrix.reshape(len(rows), width)
             bad = np.argwhere(~np.isfinite(matrix))
@@ -232,13 +244,15 @@ class Detections:
     """Checked results as arrays, in results-file order: ``xy`` (D, K, 2) image pixels of the
     evaluated joints; ``scores`` (D,); ``image_index`` / ``category_index`` (D,) positions in the
     GT's ``image_ids`` / ``category_ids``; ``areas`` (D,) the area ``COCO.loadRes`` gives (for the
-    area ranges); ``any_joint_score`` (D,) whether some joint has a score > 0."""
+    area ranges); ``boxes`` (D, 4) x0, y0, x1, y1 around the evaluated joints; ``any_joint_score``
+    (D,) whether some joint has a score > 0."""
 
     xy: np.ndarray
     scores: np.ndarray
     image_index: np.ndarray
     category_index: np.ndarray
     areas: np.ndarray
+    boxes: np.ndarray
     any_joint_score: np.ndarray
 
 
@@ -255,16 +269,17 @@ def read_ground_truth(path: str | os.PathLike, num_joints: int, joint_index: Seq
     require_num_keypoints: a GT without ``num_keypoints`` is an error (else it reads as NaN).
     """
     path = Path(path)
-    source = str(path)
-    data = read_json(path, "ground-truth")
-    if not isinstance(data, dict):
-        raise EvaluationError(f"{source}: top level: expected a COCO-format object, got {type(data).__name__}")
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(data.get(key), list):
-            raise EvaluationError(f"{source}: {key}: expected a list"
-                                  + (", missing" if key not in data else f", got {type(data[key]).__name__}"))
     with paused_gc():
-        return _ground_truth(data, path, num_joints, joint_index, oks_scale, crowd_index, require_num_keypoints)
+        data = read_json(path, "ground-truth")
+        if not isinstance(data, dict):
+            raise EvaluationError(f"{path}: top level: expected a COCO-format object, got {type(data).__name__}")
+        for key in ("images", "annotations", "categories"):
+            if not isinstance(data.get(key), list):
+                raise EvaluationError(f"{path}: {key}: expected a list"
+                                      + (", missing" if key not in data else f", got {type(data[key]).__name__}"))
+        gt = _ground_truth(data, path, num_joints, joint_index, oks_scale, crowd_index, require_num_keypoints)
+        del data  # freed while the collector is paused
+    return gt
 
 
 def _ground_truth(data: dict, path: Path, num_joints: int, joint_index: Sequence[int], oks_scale: str,
@@ -372,15 +387,18 @@ def read_results(results, gt: GroundTruth, num_joints: int, joint_index: Sequenc
     result carries a non-empty ``bbox``, area = bbox w*h for all (upstream OPEC results take this
     branch); otherwise the w*h of the box around all evaluated predicted points.
     """
-    if isinstance(results, (str, os.PathLike)):
-        source = str(results)
-        results = read_json(results, "results")
-    else:
-        source = "results"
-    if not isinstance(results, list):
-        raise EvaluationError(f"{source}: top level: expected a list of result objects, got {type(results).__name__}")
     with paused_gc():
-        return _results(results, source, gt, num_joints, joint_index)
+        if isinstance(results, (str, os.PathLike)):
+            source = str(results)
+            results = read_json(results, "results")
+        else:
+            source = "results"
+        if not isinstance(results, list):
+            raise EvaluationError(f"{source}: top level: expected a list of result objects, "
+                                  f"got {type(results).__name__}")
+        detections = _results(results, source, gt, num_joints, joint_index)
+        del results  # a parsed file is freed while the collector is paused
+    return detections
 
 
 def _results(results: list, source: str, gt: GroundTruth, num_joints: int, joint_index: Sequence[int]) -> Detections:
@@ -411,18 +429,21 @@ def _results(results: list, source: str, gt: GroundTruth, num_joints: int, joint
         raise EvaluationError(f"{source}: [{bad}].category_id: {raw_categories[bad]!r} is not a category of {gt.path}")
     category_index = _ids_in(categories, gt.category_ids)[0]
 
-    keypoints = [value.reshape(-1) if isinstance(value, np.ndarray) else value for value in keypoints]  # (J, 3) too
+    if not set(map(type, keypoints)) <= {list}:  # (J, 3) arrays too
+        keypoints = [value.reshape(-1) if isinstance(value, np.ndarray) else value for value in keypoints]
     kps = _matrix(keypoints, widths, source, "[{i}].keypoints", expected)
     scores = _real_array(scores, source, "[{i}].score")
     kps = kps.reshape(len(kps), kps.shape[1] // 3, 3)
     any_joint_score = (kps[:, :, 2] > 0).any(axis=1)
     if kps.shape[1] == num_joints:
         kps = kps[:, list(joint_index), :]
+    x, y = kps[:, :, 0], kps[:, :, 1]
+    corners = np.stack([x.min(axis=1, initial=np.inf), y.min(axis=1, initial=np.inf),
+                        x.max(axis=1, initial=-np.inf), y.max(axis=1, initial=-np.inf)], axis=1)
     if use_bbox:
         box = _matrix(boxes, (4,), source, "[{i}].bbox", "4 numbers")
         areas = box[:, 2] * box[:, 3]
     else:
-        extent = kps[:, :, :2].max(axis=1) - kps[:, :, :2].min(axis=1) if len(kps) else np.zeros((0, 2))
-        areas = extent[:, 0] * extent[:, 1]
-    return Detections(np.ascontiguousarray(kps[:, :, :2]), scores, image_index, category_index, areas,
+        areas = (corners[:, 2] - corners[:, 0]) * (corners[:, 3] - corners[:, 1])
+    return Detections(np.ascontiguousarray(kps[:, :, :2]), scores, image_index, category_index, areas, corners,
                       any_joint_score)
