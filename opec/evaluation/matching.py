@@ -19,14 +19,13 @@ import numpy as np
 TRUE_POSITIVE, FALSE_POSITIVE, IGNORED = 1, 0, 2
 
 
-def _last_argmax(values: np.ndarray) -> np.ndarray:
-    """Index of the last maximum along the last axis."""
-    return values.shape[-1] - 1 - np.argmax(values[..., ::-1], axis=-1)
-
-
 def match_groups(oks: np.ndarray, n_dt: np.ndarray, gt_ignored: np.ndarray, gt_crowd: np.ndarray,
                  thresholds: np.ndarray) -> np.ndarray:
     """Greedy matching in groups of equal padded size.
+
+    For each detection the group's GTs are put in preference order -- non-ignored first, then by
+    descending OKS, ties to the later GT -- so at every threshold its match is simply the first GT
+    in that order that is free (not taken, or crowd) with OKS >= the threshold.
 
     Args:
         oks: (N, Dmax, Gmax) OKS of each group's detections (best score first) with its GTs (file
@@ -41,22 +40,20 @@ def match_groups(oks: np.ndarray, n_dt: np.ndarray, gt_ignored: np.ndarray, gt_c
     limit = np.minimum(thresholds, 1 - 1e-10)[None, :, None]
     taken = np.zeros((groups, len(thresholds), width), dtype=bool)
     matched = np.zeros((groups, len(thresholds), depth), dtype=np.int8)
-    crowd = gt_crowd[:, None, :]
-    regular = ~gt_ignored[:, None, :]
+    later_first = -np.arange(width)
     for rank in range(depth):
         active = int(np.count_nonzero(n_dt > rank))  # n_dt is sorted: the first ``active`` groups
-        row = oks[:active, rank, None, :]                            # (active, 1, Gmax)
-        free = (row >= limit) & (~taken[:active] | crowd[:active])   # (active, T, Gmax)
-        first = free & regular[:active]
-        second = free & ~regular[:active]
-        has_first = first.any(axis=2)
-        has_second = second.any(axis=2)
-        choice = np.where(has_first, _last_argmax(np.where(first, row, -np.inf)),
-                          _last_argmax(np.where(second, row, -np.inf)))
-        found = has_first | has_second
-        matched[:active, :, rank] = np.where(has_first, 1, np.where(has_second, 2, 0))
-        g, t = np.nonzero(found)
-        taken[g, t, choice[g, t]] = True
+        row = oks[:active, rank, :]                                               # (active, Gmax)
+        ignored = gt_ignored[:active]
+        order = np.lexsort((np.broadcast_to(later_first, row.shape), -row, ignored), axis=-1)
+        free = ~taken[:active] | gt_crowd[:active, None, :]                       # (active, T, Gmax)
+        candidate = np.take_along_axis(free, order[:, None, :], axis=2)
+        candidate &= np.take_along_axis(row, order, axis=1)[:, None, :] >= limit
+        pick = candidate.argmax(axis=2)                                           # first candidate
+        g, t = np.nonzero(np.take_along_axis(candidate, pick[:, :, None], axis=2)[:, :, 0])
+        column = order[g, pick[g, t]]
+        taken[g, t, column] = True
+        matched[g, t, rank] = np.where(ignored[g, column], 2, 1)
     return matched
 
 

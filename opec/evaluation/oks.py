@@ -16,54 +16,33 @@ from __future__ import annotations
 import numpy as np
 
 
-def _running_sum(values: np.ndarray) -> np.ndarray:
-    """Row sums adding the columns one by one (numpy's order below 8 values)."""
-    total = values[:, 0].copy()
-    for k in range(1, values.shape[1]):
-        total += values[:, k]
-    return total
+def _numpy_row_sum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``np.sum(row[:n])`` for every row, in numpy's summation order (rows of up to 127 values).
 
+    Below 8 values numpy adds one by one; from 8 on it keeps 8 partial sums over the first
+    n - n % 8 values, combines them ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then adds the rest one
+    by one. Both are computed for every row (adding the zeros past n is exact) and the right one
+    is kept.
 
-def _blocked_sum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Row sums in numpy's order from 8 values on: 8 partial sums over the first counts - counts % 8
-    values, combined pairwise, then the remaining values one by one (``values`` (P, K) holds each
-    row's ``counts`` values first, zeros after them)."""
+    Args:
+        values: (P, K) non-negative values, row p's ``counts[p]`` values first, zeros after them.
+        counts: (P,) 1..K.
+    Returns:
+        (P,) float64 sums, bit-identical to ``np.sum``.
+    """
     width = values.shape[1]
+    running = np.cumsum(values, axis=1)[:, -1]
+    if width < 8:
+        return running
     blocked_end = counts - counts % 8
     partial = values[:, :8].copy()
     for start in range(8, width - 7, 8):
-        more = blocked_end > start
-        partial[more] += values[more, start:start + 8]
-    total = ((partial[:, 0] + partial[:, 1]) + (partial[:, 2] + partial[:, 3])) + \
-            ((partial[:, 4] + partial[:, 5]) + (partial[:, 6] + partial[:, 7]))
+        partial += np.where((blocked_end > start)[:, None], values[:, start:start + 8], 0.0)
+    blocked = ((partial[:, 0] + partial[:, 1]) + (partial[:, 2] + partial[:, 3])) + \
+              ((partial[:, 4] + partial[:, 5]) + (partial[:, 6] + partial[:, 7]))
     for k in range(8, width):
-        rest = k >= blocked_end
-        total[rest] += values[rest, k]
-    return total
-
-
-def _numpy_row_sum(values: np.ndarray, counts: np.ndarray, joints: np.ndarray, owner: np.ndarray) -> np.ndarray:
-    """``np.sum`` of every row's used values, in numpy's summation order (up to 127 values).
-
-    Args:
-        values: (P, K) non-negative values; the unused ones are 0 (adding 0.0 is exact).
-        counts: (P,) used values per row, 1..K.
-        joints: (G, K) per GT the used columns first, in column order, then the others;
-            ``owner`` (P,) the GT of each row.
-    Returns:
-        (P,) float64: row p's sum equals ``np.sum`` of its used values, bit for bit.
-    """
-    width = values.shape[1]
-    total = np.empty(len(values))
-    short = counts < 8
-    total[short] = _running_sum(values[short])
-    if width >= 8:
-        full = np.flatnonzero(counts == width)
-        total[full] = _blocked_sum(values[full], counts[full])
-        partly = np.flatnonzero(~short & (counts < width))
-        compact = np.take_along_axis(values[partly], joints[owner[partly]], axis=1)
-        total[partly] = _blocked_sum(compact, counts[partly])
-    return total
+        blocked += np.where(k >= blocked_end, values[:, k], 0.0)
+    return np.where(counts < 8, running, blocked)
 
 
 def labelled_boxes(keypoints: np.ndarray) -> np.ndarray:
@@ -126,7 +105,7 @@ def pair_oks(gt_keypoints: np.ndarray, gt_boxes: np.ndarray, gt_scales: np.ndarr
     gt = {
         # x of all joints, then y: one row gather per pair
         "xy": np.ascontiguousarray(np.concatenate([gt_keypoints[:, :, 0], gt_keypoints[:, :, 1]], axis=1)),
-        "used": used, "joints": np.argsort(~used, axis=1, kind="stable"),
+        "joints": np.argsort(~used, axis=1, kind="stable"),
         "counts": np.where(has_labels, counts, num_joints), "has_labels": has_labels,
         "scale": gt_scales + np.spacing(1),
         "x0": box[:, 0] - box[:, 2], "x1": box[:, 0] + box[:, 2] * 2,
@@ -160,7 +139,8 @@ def _block_oks(gt: dict, dt: np.ndarray, g: np.ndarray, d: np.ndarray, variances
     e /= 2
     np.minimum(e, 800.0, out=e)  # exp(-800) and exp(-e) for any larger e are both exactly 0.0
     values = np.exp(np.negative(e, out=e), out=e)
+    # The joints entering the OKS first (in joint order), zeros after them, then numpy's sum.
     counts = gt["counts"][g]
-    some = np.flatnonzero(counts < k)
-    values[some] *= np.take(gt["used"], g[some], axis=0)  # unused joints -> 0 (x * 1.0 is exact)
-    return _numpy_row_sum(values, counts, gt["joints"], g) / counts
+    values = np.take_along_axis(values, np.take(gt["joints"], g, axis=0), axis=1)
+    values *= np.arange(k) < counts[:, None]  # x * 1.0 is exact
+    return _numpy_row_sum(values, counts) / counts
