@@ -82,7 +82,8 @@ def main(argv=None) -> int:
         cached = not alpha and (cfg.get("feature_cache") or {}).get("storage") is not None
         dataset = TestDataset(test.pred_json, test.img_dir, crops=not cached)
         best_match = read_predictions(test.best_json)
-        evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"), protocol="opec12")
+        evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"), protocol="opec12",
+                                      convention=test.get("convention", "official"))
         model = build_model(cfg, device)
         if alpha:
             model_input = lambda b: b["inps"].to(device)  # noqa: E731

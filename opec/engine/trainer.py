@@ -127,7 +127,7 @@ class Trainer:
         self.test_set = TestDataset(test.pred_json, test.img_dir, crops=not cached)
         self.best_match = read_predictions(test.best_json)
         self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"),
-                                           protocol="opec12")
+                                           protocol="opec12", convention=test.get("convention", "official"))
 
         self.model = build_model(cfg, device)
         if self.alpha:
