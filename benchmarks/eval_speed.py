@@ -221,7 +221,8 @@ def run_one(name: str, gt: Path, results: Path) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--worker", name, "--gt", str(gt), "--results", str(results)],
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
     if proc.returncode != 0:
-        return {"skipped": f"failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"}
+        last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit code {proc.returncode}"
+        return {"skipped": f"failed: {last}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -241,7 +242,8 @@ def main() -> None:
     parser.add_argument("--cases", type=Path, default=Path(os.environ.get("OPEC_EVAL_CASES_DIR", DEFAULT_CASES)),
                         help="folder holding cases.json (paths inside relative to its parent)")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--slow-repeats", type=int, default=2, help=f"repetitions of {', '.join(SLOW)} at the large scale")
+    parser.add_argument("--slow-repeats", type=int, default=2,
+                        help=f"repetitions of {', '.join(SLOW)} at the large scale")
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -298,7 +300,8 @@ def main() -> None:
         print(f"{name:<17} {cells[0]:>16} {cells[1]:>16} {cells[2]:>17} {cells[3]:>17} {growth:6.1f}x  "
               f"{', '.join(f'{v:.16f}' for v in sorted(ap))}{'' if same else ' (not repeatable!)'}")
     if "opec" in names and "hotcoco" in names and "opec" not in skipped and "hotcoco" not in skipped:
-        ratios = [f"{scale} {kind.replace('_', ' ')} {medians['opec', scale, kind] / medians['hotcoco', scale, kind]:.2f}x"
+        ratios = [f"{scale} {kind.replace('_', ' ')} "
+                  f"{medians['opec', scale, kind] / medians['hotcoco', scale, kind]:.2f}x"
                   for scale in inputs for kind in ("eval_only", "with_load")]
         print("project / hotcoco (median): " + ", ".join(ratios))
     if "opec" in names and "opec" not in skipped:

@@ -2,7 +2,8 @@
 
 ``KeypointEvaluator`` / ``evaluate_keypoints`` compute AP/AR for crowdpose, ocpose, coco and
 ochuman (official or OPEC-12 protocol; official or xtcocotools convention);
-``opec.evaluation.protocol`` holds the pure functions OPEC-Net's testing uses (low-confidence joint replacement, best-match transplant, mAP.txt).
+``opec.evaluation.protocol`` holds the pure functions OPEC-Net's testing uses (low-confidence joint
+replacement, best-match transplant, mAP.txt).
 """
 from opec.evaluation.keypoint_ap import CONVENTIONS, DATASETS, PROTOCOLS, KeypointEvaluator, evaluate_keypoints
 from opec.evaluation.protocol import (

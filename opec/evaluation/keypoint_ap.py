@@ -29,7 +29,7 @@ import numpy as np
 
 from opec.evaluation.accumulate import OKS_THRESHOLDS, RECALL_POINTS, precision_recall
 from opec.evaluation.matching import match_images, ragged
-from opec.evaluation.oks import labelled_boxes, may_match, pair_oks
+from opec.evaluation.oks import gt_tables, labelled_boxes, may_match, pair_oks
 from opec.evaluation.validation import Detections, read_ground_truth, read_results
 from opec.keypoints import COCO17, CROWDPOSE14, OPEC12, TO_OPEC12, JointSet
 
@@ -143,6 +143,7 @@ class KeypointEvaluator:
         self._gt_ignored = (ignored | outside)[:, self._gt_order]         # (A, G) in group order
         self._gt_crowd = gt.iscrowd[self._gt_order]
         self._gt_labelled_boxes = labelled_boxes(gt.keypoints)
+        self._gt_tables = gt_tables(gt.keypoints, gt.boxes, gt.areas)
 
         self._subsets = None
         if gt.crowd_index is not None:
@@ -229,8 +230,7 @@ class KeypointEvaluator:
         oks = np.zeros(len(pair_dt))
         near = np.flatnonzero(may_match(self._gt_labelled_boxes, gt.areas, detections.boxes, pair_gt, pair_dt,
                                         self.sigmas))
-        oks[near] = pair_oks(gt.keypoints, gt.boxes, gt.areas, detections.xy, pair_gt[near], pair_dt[near],
-                             self.sigmas)
+        oks[near] = pair_oks(self._gt_tables, detections.xy, pair_gt[near], pair_dt[near], self.sigmas)
 
         area = detections.areas[kept]
         outside = (area[None, :] < self._ranges[:, :1]) | (area[None, :] > self._ranges[:, 1:])

@@ -8,9 +8,9 @@ wins. A detection matched to an ignored GT is ignored; an unmatched detection wh
 outside the area range is ignored; the others are true or false positives.
 
 Images are processed together: they are bucketed by their number of GTs (rounded up to a power of
-two) into padded (images, detections, GTs) OKS arrays, and the loop runs over detection rank
-0..19 only, each step handling every image that has a detection of that rank at all 10
-thresholds. The work is proportional to the number of (detection, GT) pairs.
+two, the padded width of their OKS rows), and the loop runs over detection rank 0..19 only, each
+step handling every image that has a detection of that rank at all 10 thresholds. The work is
+proportional to the number of (detection, GT) pairs.
 """
 from __future__ import annotations
 
@@ -19,42 +19,43 @@ import numpy as np
 TRUE_POSITIVE, FALSE_POSITIVE, IGNORED = 1, 0, 2
 
 
-def match_groups(oks: np.ndarray, n_dt: np.ndarray, gt_ignored: np.ndarray, gt_crowd: np.ndarray,
-                 thresholds: np.ndarray) -> np.ndarray:
-    """Greedy matching in groups of equal padded size.
+def match_groups(rows: list[np.ndarray], gt_ignored: np.ndarray, gt_crowd: np.ndarray,
+                 thresholds: np.ndarray) -> list[np.ndarray]:
+    """Greedy matching in groups of equal padded width, rank by rank.
 
     For each detection the group's GTs are put in preference order -- non-ignored first, then by
     descending OKS, ties to the later GT -- so at every threshold its match is simply the first GT
     in that order that is free (not taken, or crowd) with OKS >= the threshold.
 
     Args:
-        oks: (N, Dmax, Gmax) OKS of each group's detections (best score first) with its GTs (file
-            order); padding holds -1 (never a match).
-        n_dt: (N,) detections per group, sorted in descending order.
-        gt_ignored, gt_crowd: (N, Gmax) bool per GT.
+        rows: per detection rank r (0 = best score), (N_r, Gmax) OKS of the rank-r detection of the
+            first N_r groups with the group's GTs (file order; padding -1, never a match). Groups
+            are sorted by their number of detections, so N_0 >= N_1 >= ...
+        gt_ignored, gt_crowd: (N_0, Gmax) bool per GT.
         thresholds: (T,) OKS thresholds.
     Returns:
-        matched: (N, T, Dmax) int8, 0 unmatched, 1 matched to a non-ignored GT, 2 to an ignored GT.
+        per rank, (N_r, T) int8: 0 unmatched, 1 matched to a non-ignored GT, 2 to an ignored GT.
     """
-    groups, depth, width = oks.shape
+    groups, width = gt_ignored.shape
     limit = np.minimum(thresholds, 1 - 1e-10)[None, :, None]
     taken = np.zeros((groups, len(thresholds), width), dtype=bool)
-    matched = np.zeros((groups, len(thresholds), depth), dtype=np.int8)
     later_first = -np.arange(width)
-    for rank in range(depth):
-        active = int(np.count_nonzero(n_dt > rank))  # n_dt is sorted: the first ``active`` groups
-        row = oks[:active, rank, :]                                               # (active, Gmax)
+    out = []
+    for row in rows:
+        active = len(row)
         ignored = gt_ignored[:active]
         order = np.lexsort((np.broadcast_to(later_first, row.shape), -row, ignored), axis=-1)
-        free = ~taken[:active] | gt_crowd[:active, None, :]                       # (active, T, Gmax)
-        candidate = np.take_along_axis(free, order[:, None, :], axis=2)
-        candidate &= np.take_along_axis(row, order, axis=1)[:, None, :] >= limit
-        pick = candidate.argmax(axis=2)                                           # first candidate
-        g, t = np.nonzero(np.take_along_axis(candidate, pick[:, :, None], axis=2)[:, :, 0])
-        column = order[g, pick[g, t]]
+        preference = np.empty_like(order)                # position of each GT in the order
+        np.put_along_axis(preference, order, np.arange(width)[None, :], axis=1)
+        candidate = (~taken[:active] | gt_crowd[:active, None, :]) & (row[:, None, :] >= limit)
+        best = np.where(candidate, preference[:, None, :], width).argmin(axis=2)  # (active, T)
+        g, t = np.nonzero(candidate[np.arange(active)[:, None], np.arange(len(thresholds)), best])
+        column = best[g, t]
         taken[g, t, column] = True
-        matched[g, t, rank] = np.where(ignored[g, column], 2, 1)
-    return matched
+        matched = np.zeros((active, len(thresholds)), dtype=np.int8)
+        matched[g, t] = np.where(ignored[g, column], 2, 1)
+        out.append(matched)
+    return out
 
 
 def ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,20 +90,28 @@ def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, g
         members = np.flatnonzero(widths == width)
         members = members[np.argsort(-n_dt[members], kind="stable")]
         m_dt, m_gt = n_dt[members], n_gt[members]
-        oks = np.full((len(members), int(m_dt[0]), int(width)), -1.0)
+        # Per rank r, the OKS rows of the groups' rank-r detections (no padding over ranks).
         group, within = ragged(sizes[members])
-        oks[group, within // m_gt[group], within % m_gt[group]] = pair_oks[pair_start[members][group] + within]
+        rank, column = within // m_gt[group], within % m_gt[group]
+        source = pair_start[members][group] + within
+        by_rank = np.argsort(rank, kind="stable")
+        bounds = np.searchsorted(rank[by_rank], np.arange(int(m_dt[0]) + 1))
+        active = np.count_nonzero(m_dt[None, :] > np.arange(int(m_dt[0]))[:, None], axis=1)
+        rows = []
+        for r in range(int(m_dt[0])):
+            pick = by_rank[bounds[r]:bounds[r + 1]]
+            row = np.full((int(active[r]), int(width)), -1.0)
+            row[group[pick], column[pick]] = pair_oks[source[pick]]
+            rows.append(row)
         g_group, g_col = ragged(m_gt)
         g_src = gt_start[members][g_group] + g_col
         crowd = np.zeros((len(members), int(width)), dtype=bool)
         crowd[g_group, g_col] = gt_crowd[g_src]
-        d_group, d_rank = ragged(m_dt)
-        d_src = dt_start[members][d_group] + d_rank
         for area in range(len(status)):
             ignored = np.zeros_like(crowd)
             ignored[g_group, g_col] = gt_ignored[area, g_src]
-            matched = match_groups(oks, m_dt, ignored, crowd, thresholds)
-            status[area][:, d_src] = matched[d_group, :, d_rank].T
+            for r, matched in enumerate(match_groups(rows, ignored, crowd, thresholds)):
+                status[area][:, dt_start[members[:len(matched)]] + r] = matched.T
     # 1 -> true positive, 2 -> ignored; unmatched: a false positive, or ignored outside the area range.
     status[(status == 0) & dt_outside[:, None, :]] = IGNORED
     return status

@@ -83,26 +83,20 @@ def may_match(gt_boxes: np.ndarray, gt_scales: np.ndarray, dt_boxes: np.ndarray,
 CHUNK = 4096  # pairs per block: small temporaries stay in cache and are reused, not page-faulted
 
 
-def pair_oks(gt_keypoints: np.ndarray, gt_boxes: np.ndarray, gt_scales: np.ndarray, dt_xy: np.ndarray,
-             gt_index: np.ndarray, dt_index: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
-    """OKS of the pairs (``dt_index[p]``, ``gt_index[p]``).
+def gt_tables(gt_keypoints: np.ndarray, gt_boxes: np.ndarray, gt_scales: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-GT arrays :func:`pair_oks` needs (computed once per ground truth).
 
     Args:
         gt_keypoints: (G, K, 3) x, y, v. gt_boxes: (G, 4) x, y, w, h. gt_scales: (G,) OKS scale.
-        dt_xy: (D, K, 2) predicted x, y.
-        gt_index, dt_index: (P,) the pairs.
-        sigmas: (K,) OKS sigmas.
-    Returns:
-        (P,) float64 OKS.
     """
-    num_joints = len(sigmas)
+    num_joints = gt_keypoints.shape[1]
     labelled = gt_keypoints[:, :, 2] > 0
     counts = np.count_nonzero(labelled, axis=1)
     has_labels = counts > 0
-    # Per GT: the joints entering its OKS (labelled ones; all for a GT without labels), first.
+    # The joints entering each GT's OKS (labelled ones; all for a GT without labels), first.
     used = np.where(has_labels[:, None], labelled, True)
     box = gt_boxes.astype(np.float64)
-    gt = {
+    return {
         # x of all joints, then y: one row gather per pair
         "xy": np.ascontiguousarray(np.concatenate([gt_keypoints[:, :, 0], gt_keypoints[:, :, 1]], axis=1)),
         "joints": np.argsort(~used, axis=1, kind="stable"),
@@ -111,6 +105,20 @@ def pair_oks(gt_keypoints: np.ndarray, gt_boxes: np.ndarray, gt_scales: np.ndarr
         "x0": box[:, 0] - box[:, 2], "x1": box[:, 0] + box[:, 2] * 2,
         "y0": box[:, 1] - box[:, 3], "y1": box[:, 1] + box[:, 3] * 2,
     }
+
+
+def pair_oks(gt: dict[str, np.ndarray], dt_xy: np.ndarray, gt_index: np.ndarray, dt_index: np.ndarray,
+             sigmas: np.ndarray) -> np.ndarray:
+    """OKS of the pairs (``dt_index[p]``, ``gt_index[p]``).
+
+    Args:
+        gt: :func:`gt_tables` of the GTs.
+        dt_xy: (D, K, 2) predicted x, y (any strides).
+        gt_index, dt_index: (P,) the pairs.
+        sigmas: (K,) OKS sigmas.
+    Returns:
+        (P,) float64 OKS.
+    """
     dt = np.ascontiguousarray(np.concatenate([dt_xy[:, :, 0], dt_xy[:, :, 1]], axis=1))
     variances = (np.asarray(sigmas, dtype=np.float64) * 2) ** 2
     oks = np.empty(len(gt_index))

@@ -242,7 +242,7 @@ class GroundTruth:
 @dataclass
 class Detections:
     """Checked results as arrays, in results-file order: ``xy`` (D, K, 2) image pixels of the
-    evaluated joints; ``scores`` (D,); ``image_index`` / ``category_index`` (D,) positions in the
+    evaluated joints (a view); ``scores`` (D,); ``image_index`` / ``category_index`` (D,) positions in the
     GT's ``image_ids`` / ``category_ids``; ``areas`` (D,) the area ``COCO.loadRes`` gives (for the
     area ranges); ``boxes`` (D, 4) x0, y0, x1, y1 around the evaluated joints; ``any_joint_score``
     (D,) whether some joint has a score > 0."""
@@ -424,7 +424,10 @@ def _results(results: list, source: str, gt: GroundTruth, num_joints: int, joint
     if bad is not None:
         raise EvaluationError(f"{source}: [{bad}].image_id: {raw_ids[bad]!r} is not an image of {gt.path}")
     categories = _int_array(raw_categories)
-    bad = _first(raw_categories, lambda v: not _is_int(v)) if categories is None else _ids_in(categories, gt.category_ids)[1]
+    if categories is None:
+        bad = _first(raw_categories, lambda v: not _is_int(v))
+    else:
+        bad = _ids_in(categories, gt.category_ids)[1]
     if bad is not None:
         raise EvaluationError(f"{source}: [{bad}].category_id: {raw_categories[bad]!r} is not a category of {gt.path}")
     category_index = _ids_in(categories, gt.category_ids)[0]
@@ -435,7 +438,7 @@ def _results(results: list, source: str, gt: GroundTruth, num_joints: int, joint
     scores = _real_array(scores, source, "[{i}].score")
     kps = kps.reshape(len(kps), kps.shape[1] // 3, 3)
     any_joint_score = (kps[:, :, 2] > 0).any(axis=1)
-    if kps.shape[1] == num_joints:
+    if kps.shape[1] == num_joints and list(joint_index) != list(range(num_joints)):
         kps = kps[:, list(joint_index), :]
     x, y = kps[:, :, 0], kps[:, :, 1]
     corners = np.stack([x.min(axis=1, initial=np.inf), y.min(axis=1, initial=np.inf),
@@ -445,5 +448,5 @@ def _results(results: list, source: str, gt: GroundTruth, num_joints: int, joint
         areas = box[:, 2] * box[:, 3]
     else:
         areas = (corners[:, 2] - corners[:, 0]) * (corners[:, 3] - corners[:, 1])
-    return Detections(np.ascontiguousarray(kps[:, :, :2]), scores, image_index, category_index, areas, corners,
+    return Detections(kps[:, :, :2], scores, image_index, category_index, areas, corners,
                       any_joint_score)

@@ -12,7 +12,7 @@ import io
 import numpy as np
 import pytest
 
-from opec.evaluation.oks import pair_oks
+from opec.evaluation.oks import gt_tables, labelled_boxes, may_match, pair_oks
 from opec.keypoints import COCO17, CROWDPOSE14
 
 pycocotools = pytest.importorskip("pycocotools", reason="pycocotools (a dev dependency) is the reference")
@@ -82,7 +82,28 @@ def test_pair_oks_matches_pycocotools_bit_for_bit(joint_set, seed):
             assert len(rows) == 0 or len(cols) == 0
             continue
         dt_index, gt_index = np.repeat(rows, len(cols)), np.tile(cols, len(rows))
-        ours = pair_oks(gt_keypoints, gt_boxes, gt_areas, dt_xy, gt_index, dt_index, sigmas)
+        ours = pair_oks(gt_tables(gt_keypoints, gt_boxes, gt_areas), dt_xy, gt_index, dt_index, sigmas)
         assert np.array_equal(ours.reshape(len(rows), len(cols)), expected), image_id
         compared += 1
     assert compared >= 5
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_skipped_pairs_cannot_match(seed):
+    """``may_match`` only skips pairs whose OKS is below exp(-1) < 0.5, the lowest threshold, and
+    does skip far ones. Detections are placed near GTs too, so some pairs are close calls."""
+    rng = np.random.default_rng(seed)
+    gts, dts = random_scene(rng, 14)
+    k = 14
+    gt_keypoints = np.array([g["keypoints"] for g in gts]).reshape(-1, k, 3)
+    near = gt_keypoints[rng.integers(0, len(gts), 200), :, :2] + rng.normal(0, 15, (200, k, 2))
+    dt_xy = np.concatenate([np.array([d["keypoints"] for d in dts]).reshape(-1, k, 3)[:, :, :2], near])
+    gt_index, dt_index = np.meshgrid(np.arange(len(gts)), np.arange(len(dt_xy)), indexing="ij")
+    gt_index, dt_index = gt_index.reshape(-1), dt_index.reshape(-1)
+    areas, sigmas = np.array([g["area"] for g in gts]), np.array(CROWDPOSE14.sigmas)
+    oks = pair_oks(gt_tables(gt_keypoints, np.array([g["bbox"] for g in gts]), areas), dt_xy, gt_index, dt_index,
+                   sigmas)
+    boxes = np.concatenate([dt_xy.min(axis=1), dt_xy.max(axis=1)], axis=1)
+    keep = may_match(labelled_boxes(gt_keypoints), areas, boxes, gt_index, dt_index, sigmas)
+    assert np.all(oks[~keep] < np.exp(-1))
+    assert 0.2 < np.mean(~keep) < 1 and np.count_nonzero(oks[keep] >= 0.5) > 20
