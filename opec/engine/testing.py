@@ -90,7 +90,8 @@ class ProtocolTester:
         self.dataset = TestDataset(test.pred_json, test.img_dir, crops=self.features.needs_crops,
                                    dataset=test.get("dataset", "crowdpose"))
         self.best_match = read_predictions(test.best_json)
-        self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"), protocol="opec12")
+        self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"), protocol="opec12",
+                                           convention=test.get("convention", "official"))
         self.features.attach("test", self.dataset, [test.pred_json])
         self.batch_size = int(test.get("batch_size", 60))
         self.num_workers = int(test.get("num_workers", 4)) if self.features.needs_crops else 0

@@ -86,7 +86,7 @@ class Trainer:
         self.test_set = TestDataset(test.pred_json, test.img_dir, crops=crops, dataset=test.get("dataset", "crowdpose"))
         self.best_match = read_predictions(test.best_json)
         self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"),
-                                           protocol="opec12")
+                                           protocol="opec12", convention=test.get("convention", "official"))
         # rates of the replaced joints' error categories, before / after refinement (opec.analysis)
         self.occlusion = (ReplacedJointRates(test.target_json, test.get("dataset", "crowdpose"),
                                              self.test_set.predictions) if dist_utils.is_main() else None)
