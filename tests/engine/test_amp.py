@@ -27,30 +27,39 @@ def test_amp_setting_parsing():
         amp_dtype("int8", cpu)
 
 
-def _first_step(cfg_path, work, amp):
+def first_step(cfg_path, work, amp, device="cpu"):
     """Set up a trainer, run one train step on the first batch; returns the loss, the gradients,
-    the dtype the refiner's first GCN layer computed in, and whether gradient scaling was on."""
+    the dtype the refiner's first layer computed in, and whether gradient scaling was on.
+
+    With float16 gradient scaling a step whose scaled gradients overflow is skipped (no parameter
+    changes) and the scale lowered; the step is then repeated on the same batch, as training would
+    with the next one. (Also used by the CUDA tests, test_engine_cuda.py.)
+    """
     torch.set_num_threads(1)
-    trainer = Trainer(load_config(cfg_path), work_dir=work, device="cpu", resume="no", amp=amp)
+    trainer = Trainer(load_config(cfg_path), work_dir=work, device=device, resume="no", amp=amp)
     trainer.setup()
     try:
         batch = next(iter(trainer.train_loader))
         seen = []
-        first_linear = next(m for m in trainer.model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)))
-        hook = first_linear.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
-        loss, terms, grad_norm = trainer.train_step(batch["joints"], trainer.train_input(batch), batch["target"],
-                                                    clip=1e9)
+        first_layer = next(m for m in trainer.model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)))
+        hook = first_layer.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+        joints, target = batch["joints"].to(trainer.device), batch["target"].to(trainer.device)
+        for _ in range(24):
+            scale = trainer.scaler.get_scale()
+            loss, terms, grad_norm = trainer.train_step(joints, trainer.train_input(batch), target, clip=1e9)
+            if not trainer.scaler.is_enabled() or trainer.scaler.get_scale() >= scale:
+                break
         hook.remove()
         grads = torch.cat([p.grad.flatten() for p in trainer.model.parameters() if p.grad is not None])
-        return loss.detach(), grads, seen[0], trainer.scaler.is_enabled()
+        return loss.detach().cpu(), grads.cpu(), seen[0], trainer.scaler.is_enabled()
     finally:
         trainer.loggers.close()
 
 
 def test_bfloat16_train_step_is_finite_and_close_to_float32(tiny_data, tmp_path, make_config):
     cfg = make_config(tmp_path, tiny_data)
-    loss32, grads32, dtype32, scaled32 = _first_step(cfg, tmp_path / "fp32", amp=None)
-    loss16, grads16, dtype16, scaled16 = _first_step(cfg, tmp_path / "bf16", amp="bf16")
+    loss32, grads32, dtype32, scaled32 = first_step(cfg, tmp_path / "fp32", amp=None)
+    loss16, grads16, dtype16, scaled16 = first_step(cfg, tmp_path / "bf16", amp="bf16")
     assert dtype32 == torch.float32 and dtype16 == torch.bfloat16  # autocast really ran in bfloat16
     assert not scaled32 and not scaled16  # bfloat16 needs no gradient scaling
     assert loss16.dtype == torch.float32  # the loss is computed in float32
