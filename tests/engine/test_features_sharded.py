@@ -1,6 +1,6 @@
 """The feature cache built once per cluster: two gloo processes each compute their share of the
-persons, and both end with the cache a single process builds (memory: exchanged once; disk: the
-shared files), bit for bit. A restart with the same disk fingerprint computes nothing."""
+persons, and both end with the cache a single process builds (memory: exchanged once; disk: per-rank
+shard files merged into the shared files), bit for bit. A restart with the same disk fingerprint computes nothing."""
 import hashlib
 import json
 import socket
@@ -97,7 +97,11 @@ def test_two_ranks_compute_each_person_once_and_match_one_process(tiny_data, tmp
         assert calls[1:], f"rank {rank} computed no share"
     assert sorted(computed) == sorted(person_digest)
 
-    if storage == "disk":  # a restart (same fingerprint) reuses the shared files: only the probe runs
+    if storage == "disk":
+        # Each rank wrote its own shard files, merged by rank 0 into the final files and removed.
+        assert sorted(f.name for f in (out / "cache").iterdir()) == [
+            "train.json", "train.tap0.npy", "train.tap1.npy", "train.tap2.npy"]
+        # A restart (same fingerprint) reuses the shared files: only the probe runs.
         again = CountingExtractor()
         cache = _build(dataset, again, "disk", out / "cache" / "train")
         assert again.seen == [[person_digest[0]]]

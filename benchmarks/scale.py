@@ -1,0 +1,203 @@
+"""Scaling of training with the data size, on the CPU: set-up, feature-cache build, disk per person,
+epoch time and memory at 1x, 4x and 16x a base data size, and the linear extrapolation to the
+original's CrowdPose training set.
+
+    python benchmarks/scale.py [--base-images 4] [--factors 1 4 16]
+
+For each size, tools/make_demo_data.py writes processed training data in the real file format
+(synthetic 320x240 scenes of 3-4 persons), and a fresh Python process (so that memory numbers are
+its own) runs ``Trainer.setup`` and one training epoch (``train_one_epoch``; the per-epoch test-set
+evaluation is not included) with the disk feature cache (``storage='disk', dtype='float16'``, all
+three taps). The SPPE is the stand-in ``ToyFeatureNet`` at scale 1: its taps have FastPose's shapes
+(so the cache's disk bytes per person and the refiner's work are the real ones), but it costs far
+less than FastPose's 32 GFLOP per person; FastPose's cache-build rate is a row of benchmarks/gpu.py.
+
+Reported per size: persons; set-up time without the cache (reading and validating the annotation
+files and images, building the model); the training cache's build time; its disk bytes per person;
+the epoch time; peak resident memory (``ru_maxrss`` of the process and its loader workers: includes
+the cache file's pages the kernel keeps mapped, which it drops under memory pressure) and peak
+anonymous memory (sampled from /proc every 20 ms: the process's own memory, which must stay flat
+with disk storage).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+# The original's CrowdPose training split: CrowdPose has 20,000 images with about 80,000 persons,
+# split train:val:test = 5:1:4, so about 40,000 training persons (the original also trains on the
+# unpublished-size COCO subset coco_pose_45.json, not counted). See benchmarks/gpu.py.
+CROWDPOSE_TRAIN_PERSONS = 40_000
+BATCH_IMAGES = 4
+
+
+def write_config(folder: Path, data: Path) -> Path:
+    path = folder / "scale.py"
+    path.write_text(f"""
+model = dict(type='OPECNet', point_head='integral', num_joints=12, hid_dim=128)
+train_data = dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', type='crowd_pose',
+                  img_dir='{data}/images')], batch_images={BATCH_IMAGES}, num_workers=0)
+test_data = dict(pred_json='{data}/test_process_datasets/test_compute_map++.json',
+                 best_json='{data}/test_process_datasets/pred_test_best_match.json',
+                 target_json='{data}/test_process_datasets/crowdpose_test.json',
+                 img_dir='{data}/images', dataset='crowdpose', batch_size=60, num_workers=0)
+sppe = dict(type='ToyFeatureNet', scale=1, seed=0, fine_tune=False)
+schedule = dict(epochs=1, lr=1e-3, clip_grad_norm=1.0, lr_schedule=dict(warmup_lr=1e-5, warmup_epochs=1, min_lr=1e-5))
+seed = 0
+amp = False
+feature_cache = dict(storage='disk', dtype='float16', taps='all', batch_size=32)
+visdom = None
+tensorboard = False
+log_persons = 2
+""")
+    return path
+
+
+class AnonPeak:
+    """Peak of RssAnon (/proc/self/status, kB) sampled every ``interval`` seconds in a thread."""
+
+    def __init__(self, interval: float = 0.02):
+        self.peak_kb, self.interval = 0, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def now_kb() -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1])
+        return 0
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, self.now_kb())
+            time.sleep(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak_kb = max(self.peak_kb, self.now_kb())
+
+
+def child(config: Path, work: Path) -> dict:
+    """One size, in this (fresh) process: set-up with the cache build timed apart, one epoch."""
+    import torch
+
+    from opec.config import load_config
+    from opec.engine import trainer as trainer_module
+
+    torch.manual_seed(0)
+    cache_seconds = {}
+    build_cache = trainer_module.build_cache
+
+    def timed_build_cache(cfg, split, *args, **kwargs):
+        start = time.perf_counter()
+        cache = build_cache(cfg, split, *args, **kwargs)
+        cache_seconds[split] = time.perf_counter() - start
+        return cache
+
+    trainer_module.build_cache = timed_build_cache
+    with AnonPeak() as anon:
+        trainer = trainer_module.Trainer(load_config(config), work_dir=work, resume="no", device="cpu")
+        start = time.perf_counter()
+        trainer.setup()
+        setup = time.perf_counter() - start
+        start = time.perf_counter()
+        trainer.train_one_epoch(0)
+        epoch = time.perf_counter() - start
+        trainer.loggers.close()
+    persons = trainer.train_set.num_persons
+    disk = sum(f.stat().st_size for f in (work / "feature_cache").glob("train.tap*.npy"))
+    rss_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                 resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return {"persons": persons, "images": len(trainer.train_set),
+            "setup_s": setup - sum(cache_seconds.values()), "cache_s": cache_seconds["train"],
+            "disk_bytes_per_person": disk / persons, "epoch_s": epoch,
+            "peak_rss_mb": rss_kb / 1024, "peak_anon_mb": anon.peak_kb / 1024}
+
+
+def fit_line(xs, ys) -> tuple[float, float]:
+    """Least-squares (intercept, slope) of ys over xs."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return my - slope * mx, slope
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base-images", type=int, default=4, help="training images at 1x (about 3.5 persons each)")
+    parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--child", nargs=2, metavar=("CONFIG", "WORK"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(Path(args.child[0]), Path(args.child[1]))))
+        return 0
+
+    spec = importlib.util.spec_from_file_location("make_demo_data", REPO / "tools" / "make_demo_data.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    import torch
+
+    print(f"CPU {cpu}, torch {torch.__version__}, {torch.get_num_threads()} threads; disk cache float16, "
+          f"all taps, ToyFeatureNet SPPE stand-in; {BATCH_IMAGES} images per step", flush=True)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for factor in args.factors:
+            folder = Path(tmp) / f"x{factor}"
+            start = time.perf_counter()
+            demo.generate(folder / "data", train_images=args.base_images * factor, test_images=2, seed=factor)
+            generated = time.perf_counter() - start
+            config = write_config(folder, folder / "data")
+            done = subprocess.run([sys.executable, __file__, "--child", str(config), str(folder / "work")],
+                                  capture_output=True, text=True, cwd=REPO)
+            if done.returncode != 0:
+                print(done.stderr[-3000:], file=sys.stderr)
+                return 1
+            res = json.loads(done.stdout.strip().splitlines()[-1])
+            res["factor"], res["generate_s"] = factor, generated
+            results.append(res)
+            print(f"{factor}x done: {res['persons']} persons", flush=True)
+
+    print(f"\n| size | images | persons | set-up s | cache build s | disk bytes/person | epoch s | "
+          f"epoch ms/person | peak RSS MB | peak anon MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['factor']}x | {r['images']} | {r['persons']} | {r['setup_s']:.2f} | {r['cache_s']:.2f} | "
+              f"{r['disk_bytes_per_person']:,.0f} | {r['epoch_s']:.1f} | {1000 * r['epoch_s'] / r['persons']:.0f} | "
+              f"{r['peak_rss_mb']:.0f} | {r['peak_anon_mb']:.0f} |")
+    persons = [r["persons"] for r in results]
+    n = CROWDPOSE_TRAIN_PERSONS
+    print(f"\nlinear fit over persons (intercept + slope x persons), extrapolated to the original's "
+          f"{n:,} CrowdPose training persons:")
+    for key, label, unit, scale in (("setup_s", "set-up", "s", 1), ("cache_s", "cache build (stand-in SPPE)", "s", 1),
+                                    ("epoch_s", "epoch", "s", 1), ("peak_anon_mb", "peak anonymous memory", "MB", 1),
+                                    ("peak_rss_mb", "peak RSS incl. mapped cache pages", "MB", 1)):
+        a, b = fit_line(persons, [r[key] * scale for r in results])
+        print(f"  {label}: {a:.2f} + {b:.4f}/person -> {a + b * n:,.0f} {unit}")
+    per_person = results[-1]["disk_bytes_per_person"]
+    print(f"  disk: {per_person:,.0f} bytes/person -> {per_person * n / 1e9:.1f} GB "
+          f"(taps='first' stores 1/7 of it: {per_person * n / 7 / 1e9:.1f} GB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
