@@ -2,11 +2,11 @@
 epoch time and memory at 1x, 4x and 16x a base data size, and the linear extrapolation to the
 original's CrowdPose training set.
 
-    python benchmarks/scale.py [--base-images 4] [--factors 1 4 16]
+    python benchmarks/scale.py [--base-images 10] [--factors 1 4 16]
 
 For each size, tools/make_demo_data.py writes processed training data in the real file format
 (synthetic 320x240 scenes of 3-4 persons), and a fresh Python process (so that memory numbers are
-its own) runs ``Trainer.setup`` and one training epoch (``train_one_epoch``; the per-epoch test-set
+its own, with the allocator setting of tools/train.py) runs ``Trainer.setup`` and one training epoch (``train_one_epoch``; the per-epoch test-set
 evaluation is not included) with the disk feature cache (``storage='disk', dtype='float16'``, all
 three taps). The SPPE is the stand-in ``ToyFeatureNet`` at scale 1: its taps have FastPose's shapes
 (so the cache's disk bytes per person and the refiner's work are the real ones), but it costs far
@@ -17,7 +17,9 @@ files and images, building the model); the training cache's build time; its disk
 the epoch time; peak resident memory (``ru_maxrss`` of the process and its loader workers: includes
 the cache file's pages the kernel keeps mapped, which it drops under memory pressure) and peak
 anonymous memory (sampled from /proc every 20 ms: the process's own memory, which must stay flat
-with disk storage).
+with disk storage), after the set-up and over the whole run. Peak memory depends on the largest
+batch: the cache build's (``batch_size`` = 32 persons, so the base size holds more than that) and the
+largest training step's (4 images of 3-4 persons: the table shows it).
 """
 from __future__ import annotations
 
@@ -101,7 +103,9 @@ def child(config: Path, work: Path) -> dict:
 
     from opec.config import load_config
     from opec.engine import trainer as trainer_module
+    from opec.runtime import retain_freed_memory
 
+    retain_freed_memory()  # as tools/train.py
     torch.manual_seed(0)
     cache_seconds = {}
     build_cache = trainer_module.build_cache
@@ -118,17 +122,21 @@ def child(config: Path, work: Path) -> dict:
         start = time.perf_counter()
         trainer.setup()
         setup = time.perf_counter() - start
+        anon_setup_kb = AnonPeak.now_kb()
         start = time.perf_counter()
         trainer.train_one_epoch(0)
         epoch = time.perf_counter() - start
         trainer.loggers.close()
     persons = trainer.train_set.num_persons
+    rows = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
+    step_persons = [r["values"]["persons"] for r in rows if r["group"] == "train"]
     disk = sum(f.stat().st_size for f in (work / "feature_cache").glob("train.tap*.npy"))
     rss_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     return {"persons": persons, "images": len(trainer.train_set),
             "setup_s": setup - sum(cache_seconds.values()), "cache_s": cache_seconds["train"],
             "disk_bytes_per_person": disk / persons, "epoch_s": epoch,
+            "max_step_persons": max(step_persons), "anon_setup_mb": anon_setup_kb / 1024,
             "peak_rss_mb": rss_kb / 1024, "peak_anon_mb": anon.peak_kb / 1024}
 
 
@@ -142,7 +150,7 @@ def fit_line(xs, ys) -> tuple[float, float]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base-images", type=int, default=4, help="training images at 1x (about 3.5 persons each)")
+    parser.add_argument("--base-images", type=int, default=10, help="training images at 1x (about 3.5 persons each)")
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--child", nargs=2, metavar=("CONFIG", "WORK"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -178,20 +186,21 @@ def main(argv=None) -> int:
             print(f"{factor}x done: {res['persons']} persons", flush=True)
 
     print(f"\n| size | images | persons | set-up s | cache build s | disk bytes/person | epoch s | "
-          f"epoch ms/person | peak RSS MB | peak anon MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          f"epoch ms/person | largest step (persons) | anon after set-up MB | peak anon MB | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['factor']}x | {r['images']} | {r['persons']} | {r['setup_s']:.2f} | {r['cache_s']:.2f} | "
               f"{r['disk_bytes_per_person']:,.0f} | {r['epoch_s']:.1f} | {1000 * r['epoch_s'] / r['persons']:.0f} | "
-              f"{r['peak_rss_mb']:.0f} | {r['peak_anon_mb']:.0f} |")
+              f"{r['max_step_persons']} | {r['anon_setup_mb']:.0f} | {r['peak_anon_mb']:.0f} | {r['peak_rss_mb']:.0f} |")
     persons = [r["persons"] for r in results]
     n = CROWDPOSE_TRAIN_PERSONS
     print(f"\nlinear fit over persons (intercept + slope x persons), extrapolated to the original's "
           f"{n:,} CrowdPose training persons:")
-    for key, label, unit, scale in (("setup_s", "set-up", "s", 1), ("cache_s", "cache build (stand-in SPPE)", "s", 1),
-                                    ("epoch_s", "epoch", "s", 1), ("peak_anon_mb", "peak anonymous memory", "MB", 1),
-                                    ("peak_rss_mb", "peak RSS incl. mapped cache pages", "MB", 1)):
-        a, b = fit_line(persons, [r[key] * scale for r in results])
+    for key, label, unit in (("setup_s", "set-up", "s"), ("cache_s", "cache build (stand-in SPPE)", "s"),
+                             ("epoch_s", "epoch", "s"), ("anon_setup_mb", "anonymous memory after set-up", "MB"),
+                             ("peak_anon_mb", "peak anonymous memory", "MB"),
+                             ("peak_rss_mb", "peak RSS incl. mapped cache pages", "MB")):
+        a, b = fit_line(persons, [r[key] for r in results])
         print(f"  {label}: {a:.2f} + {b:.4f}/person -> {a + b * n:,.0f} {unit}")
     per_person = results[-1]["disk_bytes_per_person"]
     print(f"  disk: {per_person:,.0f} bytes/person -> {per_person * n / 1e9:.1f} GB "

@@ -79,3 +79,12 @@ def test_bfloat16_epoch_from_the_config(tiny_data, tmp_path, make_config):
     assert len(history) == 1 and 0.0 <= history[0][1] <= 1.0
     state = torch.load(tmp_path / "w" / "last.pth", weights_only=True)
     assert state["scaler"] is None
+
+
+def test_amp_command_line(tool):
+    parse = tool("train").parse_args
+    assert parse(["cfg.py"]).amp is None  # the config decides
+    assert parse(["cfg.py", "--amp"]).amp == "float16"  # the original meaning of --amp
+    assert parse(["cfg.py", "--amp", "bf16"]).amp == "bf16"
+    with pytest.raises(SystemExit):
+        parse(["cfg.py", "--amp", "int8"])
