@@ -2,11 +2,11 @@
 epoch time and memory at 1x, 4x and 16x a base data size, and the linear extrapolation to the
 original's CrowdPose training set.
 
-    python benchmarks/scale.py [--base-images 10] [--factors 1 4 16]
+    python benchmarks/scale.py [--base-images 10] [--factors 1 4 16] [--system-malloc]
 
 For each size, tools/make_demo_data.py writes processed training data in the real file format
 (synthetic 320x240 scenes of 3-4 persons), and a fresh Python process (so that memory numbers are
-its own, with the allocator setting of tools/train.py) runs ``Trainer.setup`` and one training epoch (``train_one_epoch``; the per-epoch test-set
+its own; with tools/train.py's allocator setting unless ``--system-malloc``) runs ``Trainer.setup`` and one training epoch (``train_one_epoch``; the per-epoch test-set
 evaluation is not included) with the disk feature cache (``storage='disk', dtype='float16'``, all
 three taps). The SPPE is the stand-in ``ToyFeatureNet`` at scale 1: its taps have FastPose's shapes
 (so the cache's disk bytes per person and the refiner's work are the real ones), but it costs far
@@ -19,7 +19,10 @@ the cache file's pages the kernel keeps mapped, which it drops under memory pres
 anonymous memory (sampled from /proc every 20 ms: the process's own memory, which must stay flat
 with disk storage), after the set-up and over the whole run. Peak memory depends on the largest
 batch: the cache build's (``batch_size`` = 32 persons, so the base size holds more than that) and the
-largest training step's (4 images of 3-4 persons: the table shows it).
+largest training step's (4 images of 3-4 persons: the table shows it). With tools/train.py's
+``retain_freed_memory`` (opec/runtime.py: no trimming, no mmap for large blocks) freed blocks stay in
+the heap and fragment, so the anonymous memory also grows with the number of steps;
+``--system-malloc`` measures with glibc's default allocator, where it does not.
 """
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from opec.runtime import add_system_malloc_flag  # noqa: E402
 
 # The original's CrowdPose training split: CrowdPose has 20,000 images with about 80,000 persons,
 # split train:val:test = 5:1:4, so about 40,000 training persons (the original also trains on the
@@ -97,15 +102,15 @@ class AnonPeak:
         self.peak_kb = max(self.peak_kb, self.now_kb())
 
 
-def child(config: Path, work: Path) -> dict:
+def child(config: Path, work: Path, system_malloc: bool) -> dict:
     """One size, in this (fresh) process: set-up with the cache build timed apart, one epoch."""
     import torch
 
     from opec.config import load_config
     from opec.engine import trainer as trainer_module
-    from opec.runtime import retain_freed_memory
+    from opec.runtime import configure_malloc
 
-    retain_freed_memory()  # as tools/train.py
+    configure_malloc(system_malloc)
     torch.manual_seed(0)
     cache_seconds = {}
     build_cache = trainer_module.build_cache
@@ -153,9 +158,10 @@ def main(argv=None) -> int:
     parser.add_argument("--base-images", type=int, default=10, help="training images at 1x (about 3.5 persons each)")
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--child", nargs=2, metavar=("CONFIG", "WORK"), help=argparse.SUPPRESS)
+    add_system_malloc_flag(parser)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(Path(args.child[0]), Path(args.child[1]))))
+        print(json.dumps(child(Path(args.child[0]), Path(args.child[1]), args.system_malloc)))
         return 0
 
     spec = importlib.util.spec_from_file_location("make_demo_data", REPO / "tools" / "make_demo_data.py")
@@ -166,7 +172,8 @@ def main(argv=None) -> int:
     import torch
 
     print(f"CPU {cpu}, torch {torch.__version__}, {torch.get_num_threads()} threads; disk cache float16, "
-          f"all taps, ToyFeatureNet SPPE stand-in; {BATCH_IMAGES} images per step", flush=True)
+          f"all taps, ToyFeatureNet SPPE stand-in; {BATCH_IMAGES} images per step; malloc: "
+          f"{'glibc default' if args.system_malloc else 'retain freed memory (as tools/train.py)'}", flush=True)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for factor in args.factors:
@@ -175,7 +182,8 @@ def main(argv=None) -> int:
             demo.generate(folder / "data", train_images=args.base_images * factor, test_images=2, seed=factor)
             generated = time.perf_counter() - start
             config = write_config(folder, folder / "data")
-            done = subprocess.run([sys.executable, __file__, "--child", str(config), str(folder / "work")],
+            done = subprocess.run([sys.executable, __file__, "--child", str(config), str(folder / "work")]
+                                  + (["--system-malloc"] if args.system_malloc else []),
                                   capture_output=True, text=True, cwd=REPO)
             if done.returncode != 0:
                 print(done.stderr[-3000:], file=sys.stderr)
