@@ -26,6 +26,8 @@ import numpy as np
 
 from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
 from opec.runtime import retain_freed_memory
+from opec.detection.detector import DEFAULT_WEIGHTS as DEFAULT_YOLO_WEIGHTS
+from opec.sppe.weights import DEFAULT_SPPE_WEIGHTS
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -49,10 +51,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="output joint order: CrowdPose-14 or COCO-17")
     p.add_argument("--before-after", action="store_true",
                    help="render the initial and the refined poses side by side")
-    p.add_argument("--yolo-weights", default="weights/yolo/yolov3-spp.weights")
+    p.add_argument("--yolo-weights", default=str(DEFAULT_YOLO_WEIGHTS))
     p.add_argument("--yolo-cfg", help="darknet cfg (default: the packaged yolov3-spp.cfg)")
     p.add_argument("--inp-dim", type=int, default=608, help="detector input size (multiple of 32)")
-    p.add_argument("--sppe-weights", default="weights/sppe/duc_se.pth")
+    p.add_argument("--sppe-weights", default=str(DEFAULT_SPPE_WEIGHTS))
     p.add_argument("--sppe-batch", type=int, default=80, help="crops per SPPE forward")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
     return p.parse_args(argv)
