@@ -25,8 +25,8 @@ import cv2
 import numpy as np
 
 from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
-from opec.runtime import retain_freed_memory
 from opec.detection.detector import DEFAULT_WEIGHTS as DEFAULT_YOLO_WEIGHTS
+from opec.runtime import retain_freed_memory
 from opec.sppe.weights import DEFAULT_SPPE_WEIGHTS
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
