@@ -27,6 +27,7 @@ import numpy as np
 from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
 from opec.detection.detector import DEFAULT_WEIGHTS as DEFAULT_YOLO_WEIGHTS
 from opec.runtime import retain_freed_memory
+from opec.sppe.pose_nms import result_entry
 from opec.sppe.weights import DEFAULT_SPPE_WEIGHTS
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -118,10 +119,8 @@ def frame_count(kind: str, items) -> int | None:
 
 
 def results_entries(name: str, persons: list[dict], key: str = "keypoints") -> list[dict]:
-    return [dict(image_id=name, category_id=1,
-                 keypoints=[round(float(v), 4) for v in p[key].reshape(-1)],
-                 score=float(p["score"]), bbox=[round(float(v), 4) for v in p["bbox"]])
-            for p in persons]
+    """AlphaPose results entries of one image's pipeline persons (``key``: refined or initial joints)."""
+    return [result_entry(name, p[key], p["score"], p["bbox"], decimals=4) for p in persons]
 
 
 def render(image, persons: list[dict], joint_set: str, before_after: bool) -> np.ndarray:
