@@ -26,6 +26,7 @@ import numpy as np
 
 from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
 from opec.detection.detector import DEFAULT_WEIGHTS as DEFAULT_YOLO_WEIGHTS
+from opec.keypoints import JOINT_SETS
 from opec.runtime import retain_freed_memory
 from opec.sppe.pose_nms import result_entry
 from opec.sppe.weights import DEFAULT_SPPE_WEIGHTS
@@ -126,7 +127,7 @@ def results_entries(name: str, persons: list[dict], key: str = "keypoints") -> l
 def render(image, persons: list[dict], joint_set: str, before_after: bool) -> np.ndarray:
     from opec.visualization import before_after_panel, draw_poses
 
-    num_joints = 14 if joint_set == "crowdpose" else 17
+    num_joints = JOINT_SETS[joint_set].num_joints
     after = np.stack([p["keypoints"] for p in persons]) if persons else np.zeros((0, num_joints, 3))
     if not before_after:
         return draw_poses(image, after, joint_set)

@@ -24,12 +24,10 @@ import numpy as np
 from opec.datasets.training_pairs import MatchingRule, gt_oks_scale, match_greedy, oks_matrix
 from opec.data.crop import enlarge_boxes
 from opec.fileio import read_json
-from opec.keypoints import TO_OPEC12
+from opec.keypoints import JOINT_SET_BY_LENGTH, OPEC12, TO_OPEC12
 
 # Joints at or above this score span the box derived from keypoints (results without a box).
 KEYPOINT_BOX_MIN_SCORE = 0.05
-# Joint sets a keypoint list can be in, by its length (x, y, score triplets).
-_JOINT_SET_BY_LENGTH = {51: "coco", 42: "crowdpose", 36: "opec12"}
 
 
 class DataPrepError(ValueError):
@@ -79,7 +77,7 @@ def load_keypoint_gt(path: str | Path) -> GroundTruth:
         lengths.add(len(keypoints))
     if not data["annotations"]:
         raise DataPrepError(f"{path}: 'annotations' is empty (expected keypoint annotations)")
-    names = {51: "coco", 42: "crowdpose"}
+    names = {n: name for n, name in JOINT_SET_BY_LENGTH.items() if name != "opec12"}  # GT: COCO-17 or CrowdPose-14
     if len(lengths) != 1 or next(iter(lengths)) not in names:
         raise DataPrepError(f"{path}: annotations[*].keypoints has lengths {sorted(lengths)}; "
                             "expected 51 (COCO-17) or 42 (CrowdPose-14) values for every person")
@@ -130,7 +128,7 @@ def restrict_gt(gt: GroundTruth, file_names: list[str]) -> tuple[GroundTruth, li
 def gt_joints12(annotations: list[dict], joint_set: str) -> np.ndarray:
     """(G, 12, 3) GT x, y, v of the 12 OPEC joints (COCO 5..16 / CrowdPose first 12)."""
     if not annotations:
-        return np.zeros((0, 12, 3), dtype=np.float64)
+        return np.zeros((0, OPEC12.num_joints, 3), dtype=np.float64)
     joints = np.array([a["keypoints"] for a in annotations], dtype=np.float64).reshape(
         len(annotations), -1, 3)
     return joints[:, list(TO_OPEC12[joint_set])]
@@ -166,7 +164,7 @@ def load_results(path: str | Path, gt: GroundTruth, box_source: str = "auto") ->
     grouped: dict[int, list[tuple[np.ndarray, float, np.ndarray]]] = {}
     for i, entry in enumerate(entries):
         keypoints = entry.get("keypoints") if isinstance(entry, dict) else None
-        if keypoints is None or len(keypoints) not in _JOINT_SET_BY_LENGTH:
+        if keypoints is None or len(keypoints) not in JOINT_SET_BY_LENGTH:
             raise DataPrepError(f"{path}: entry {i} 'keypoints' must hold 51, 42 or 36 values")
         if "score" not in entry or "image_id" not in entry:
             raise DataPrepError(f"{path}: entry {i} lacks 'score' or 'image_id'")
@@ -175,7 +173,7 @@ def load_results(path: str | Path, gt: GroundTruth, box_source: str = "auto") ->
             raise DataPrepError(f"{path}: entry {i} image_id {entry['image_id']!r} is not an image "
                                 f"of {gt.path.name}")
         full = _finite(keypoints, f"{path}: entry {i} 'keypoints'").reshape(1, -1, 3)
-        joints = full[0, list(TO_OPEC12[_JOINT_SET_BY_LENGTH[len(keypoints)]])]
+        joints = full[0, list(TO_OPEC12[JOINT_SET_BY_LENGTH[len(keypoints)]])]
         score = _finite([entry["score"]], f"{path}: entry {i} 'score'")[0]
         if box_source != "keypoints" and "bbox" in entry:
             box = _finite(entry["bbox"], f"{path}: entry {i} 'bbox'")

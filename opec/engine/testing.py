@@ -24,6 +24,7 @@ from opec.engine import distributed as dist_utils
 from opec.engine.feature_sources import build_feature_source
 from opec.evaluation import KeypointEvaluator, protocol
 from opec.evaluation.protocol import BEST_MATCH_IOU, REPLACE_THRESHOLD
+from opec.keypoints import OPEC12
 from opec.refiner import build_model
 
 
@@ -45,7 +46,7 @@ def refine_persons(model, dataset: TestDataset, model_input, device, batch_size:
         boxes = batch["boxes"].numpy().astype(np.float64)
         parts.append(crop_module.denormalize_from_box(last, boxes[:, :2], boxes[:, 2:4]))
     model.train(was_training)
-    mine = np.concatenate(parts) if parts else np.zeros((0, 12, 2))
+    mine = np.concatenate(parts) if parts else np.zeros((0, OPEC12.num_joints, 2))
     gathered = dist_utils.gather_to_main(mine)
     return None if gathered is None else np.concatenate(gathered)
 
