@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     retain_freed_memory()  # large tensors are re-allocated every step: keep their pages (opec/runtime.py)
     import torch
     from opec.data.annotations import DataError
-    from opec.engine.testing import ProtocolTester
+    from opec.engine.tester import ProtocolTester
     from opec.evaluation import EvaluationError
     from opec.refiner import CheckpointError
 

@@ -35,8 +35,9 @@ class DataPrepError(ValueError):
 
 
 @dataclass
-class GroundTruth:
-    """A COCO-format keypoint GT file, indexed by image id.
+class KeypointFile:
+    """A COCO-format keypoint GT file, indexed by image id, as data preparation walks it (the
+    evaluator reads GT into arrays instead: ``opec.evaluation.validation.GroundTruth``).
 
     ``joint_set``: 'coco' or 'crowdpose'; ``images[id]``: the image record (file_name, width,
     height); ``annotations[id]``: that image's person annotations (file order); ``raw``: the
@@ -52,7 +53,7 @@ class GroundTruth:
 
 
 @dataclass
-class Detections:
+class InitialPoses:
     """Initial poses of one image: joints12 (D, 12, 3) x, y, score; scores (D,); crop_boxes (D, 4)."""
 
     joints12: np.ndarray
@@ -60,7 +61,7 @@ class Detections:
     crop_boxes: np.ndarray
 
 
-def load_keypoint_gt(path: str | Path) -> GroundTruth:
+def load_keypoint_gt(path: str | Path) -> KeypointFile:
     """Read and check a COCO-format keypoint GT file (17 or 14 joints per person)."""
     path = Path(path)
     data = _read_json(path)
@@ -86,7 +87,7 @@ def load_keypoint_gt(path: str | Path) -> GroundTruth:
         if "id" not in img or "file_name" not in img:
             raise DataPrepError(f"{path}: images[{i}] lacks 'id' or 'file_name'")
         images[int(img["id"])] = img
-    gt = GroundTruth(path, names[lengths.pop()], images, data,
+    gt = KeypointFile(path, names[lengths.pop()], images, data,
                      ids_by_file_name={img["file_name"]: i for i, img in images.items()})
     for i, ann in enumerate(data["annotations"]):
         if int(ann["image_id"]) not in images:
@@ -108,7 +109,7 @@ def read_image_list(path: str | Path) -> list[str]:
     return names
 
 
-def restrict_gt(gt: GroundTruth, file_names: list[str]) -> tuple[GroundTruth, list[str]]:
+def restrict_gt(gt: KeypointFile, file_names: list[str]) -> tuple[KeypointFile, list[str]]:
     """The GT reduced to the images named in ``file_names``, and the names it does not contain.
 
     The returned ``raw`` dict keeps every top-level field and only the kept images/annotations.
@@ -119,7 +120,7 @@ def restrict_gt(gt: GroundTruth, file_names: list[str]) -> tuple[GroundTruth, li
     raw["images"] = [img for img in gt.raw["images"] if int(img["id"]) in keep]
     raw["annotations"] = [a for a in gt.raw["annotations"] if int(a["image_id"]) in keep]
     images = {i: img for i, img in gt.images.items() if i in keep}
-    subset = GroundTruth(gt.path, gt.joint_set, images, raw,
+    subset = KeypointFile(gt.path, gt.joint_set, images, raw,
                          {i: anns for i, anns in gt.annotations.items() if i in keep},
                          {img["file_name"]: i for i, img in images.items()})
     return subset, missing
@@ -146,8 +147,8 @@ def keypoint_boxes(joints: np.ndarray) -> np.ndarray:
     return np.concatenate([low, high], axis=1)
 
 
-def load_results(path: str | Path, gt: GroundTruth, box_source: str = "auto") -> dict[int, Detections]:
-    """Read an AlphaPose-style results list into per-image :class:`Detections`.
+def load_results(path: str | Path, gt: KeypointFile, box_source: str = "auto") -> dict[int, InitialPoses]:
+    """Read an AlphaPose-style results list into per-image :class:`InitialPoses`.
 
     ``keypoints`` may hold 51 (COCO-17), 42 (CrowdPose-14) or 36 (12 joints) values; ``image_id``
     an int id or a file-name string ("103319.jpg"). Crop box per ``box_source``: 'bbox' -- the
@@ -189,14 +190,14 @@ def load_results(path: str | Path, gt: GroundTruth, box_source: str = "auto") ->
             box = np.concatenate([pt1[0].numpy(), pt2[0].numpy()]).astype(np.float64)
         grouped.setdefault(image_id, []).append((joints, float(score), box))
     return {
-        image_id: Detections(np.stack([j for j, _, _ in items]), np.array([s for _, s, _ in items]),
+        image_id: InitialPoses(np.stack([j for j, _, _ in items]), np.array([s for _, s, _ in items]),
                              np.stack([b for _, _, b in items]))
         for image_id, items in grouped.items()
     }
 
 
-def detections_from_pipeline(pipeline, gt: GroundTruth, image_dir: str | Path,
-                             progress=None) -> dict[int, Detections]:
+def detections_from_pipeline(pipeline, gt: KeypointFile, image_dir: str | Path,
+                             progress=None) -> dict[int, InitialPoses]:
     """Run detector + SPPE + pose NMS (``pipeline.estimate_initial``) on every GT image.
 
     ``progress`` wraps the image-id iterable (e.g. tqdm). Unreadable images raise DataPrepError.
@@ -215,13 +216,13 @@ def detections_from_pipeline(pipeline, gt: GroundTruth, image_dir: str | Path,
         if not persons:
             continue
         joints17 = np.stack([p["keypoints"] for p in persons]).astype(np.float64)
-        result[image_id] = Detections(joints17[:, list(TO_OPEC12["coco"])],
+        result[image_id] = InitialPoses(joints17[:, list(TO_OPEC12["coco"])],
                                       np.array([p["score"] for p in persons], dtype=np.float64),
                                       np.stack([p["bbox"] for p in persons]).astype(np.float64))
     return result
 
 
-def build_training_pairs(gt: GroundTruth, detections: dict[int, Detections],
+def build_training_pairs(gt: KeypointFile, detections: dict[int, InitialPoses],
                          rule: MatchingRule) -> tuple[list[dict], dict[str, int]]:
     """Training file content (docs/datasets.md) and counts {'images', 'gt_persons', 'matchable',
     'pairs'}. Images are in ascending id order; images with no pair are left out (the original
@@ -251,7 +252,7 @@ def build_training_pairs(gt: GroundTruth, detections: dict[int, Detections],
     return out, counts
 
 
-def build_test_predictions(gt: GroundTruth, detections: dict[int, Detections],
+def build_test_predictions(gt: KeypointFile, detections: dict[int, InitialPoses],
                            min_score: float = 0.0) -> list[dict]:
     """Results entries (docs/datasets.md): every initial pose with score >= min_score; ``image_id``
     is the GT file name, ``keypoints`` 36 floats, ``bbox`` the corner-format crop box."""
@@ -266,7 +267,7 @@ def build_test_predictions(gt: GroundTruth, detections: dict[int, Detections],
     return out
 
 
-def _resolve_image_id(value, gt: GroundTruth) -> int | None:
+def _resolve_image_id(value, gt: KeypointFile) -> int | None:
     if isinstance(value, str):
         if value in gt.ids_by_file_name:
             return gt.ids_by_file_name[value]

@@ -8,7 +8,7 @@ One iteration (:meth:`Trainer.train_one_epoch`):
     ``opec_loss`` -> backward -> clip the global grad norm to 1 over all parameters -> Adam (no
     weight decay) with the per-iteration cosine LR.
 
-After every epoch (:meth:`Trainer.end_epoch`): the protocol's two APs (``opec.engine.testing``), the
+After every epoch (:meth:`Trainer.end_epoch`): the protocol's two APs (``opec.engine.tester``), the
 error-category rates of the replaced joints before / after refinement (log group ``occlusion``),
 ``<epoch>.pth``, ``best_checkpoint.pth`` when the without-best-match AP improved (selection on the
 *test* split, as the original), the ``mAP.txt`` line, then ``last.pth`` (see ``checkpoint``).
@@ -34,7 +34,7 @@ from opec.engine import checkpoint as ckpt
 from opec.engine import distributed as dist_utils
 from opec.engine.feature_sources import build_feature_source
 from opec.engine.lr import cosine_lr, set_lr
-from opec.engine.testing import evaluate_protocol, protocol_results, refine_persons
+from opec.engine.tester import evaluate_protocol, protocol_results, refine_persons
 from opec.evaluation import KeypointEvaluator
 from opec.evaluation.map_file import MAP_FILE, append_map_line, rewrite_map_file
 from opec.fileio import atomic_save, atomic_write_text
