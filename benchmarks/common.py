@@ -1,13 +1,32 @@
-"""What every benchmark shares: the allocator choice (``--system-malloc``).
+"""What every benchmark shares: the allocator choice (``--system-malloc``) and the stand-in
+feature network of the tests.
 
 The benchmarks run as scripts (``python benchmarks/<name>.py``), so Python puts this folder on the
-import path and they import this module as ``common``.
+import path and they import this module as ``common``. Importing it also puts the repository root
+on the path, so that benchmark configs can select the tests' cheap FastPose stand-in
+(:data:`STAND_IN_FEATURE_NET`, registered by ``tests/toy_feature_net.py`` through the config's
+``custom_imports``).
 """
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from opec.runtime import retain_freed_memory
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))
+# Config lines selecting the stand-in: taps of FastPose's shapes from pooled random projections.
+STAND_IN_IMPORTS = "custom_imports = dict(imports=['tests.toy_feature_net'], allow_failed_imports=False)"
+STAND_IN_FEATURE_NET = "dict(type='ToyFeatureNet', scale=1, seed=0)"
+
+
+def model_config(feature_net: str, point_head: str = "integral") -> str:
+    """The ``model = dict(type='TopDownRefiner', ...)`` line of a benchmark config."""
+    return (f"model = dict(type='TopDownRefiner', feature_net={feature_net}, refiner=dict(type='OPECNet', "
+            f"point_head='{point_head}', num_joints=12, hid_dim=128), fine_tune=False)")
 
 
 def add_system_malloc_flag(parser: argparse.ArgumentParser) -> None:

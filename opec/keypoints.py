@@ -85,6 +85,8 @@ COCO17 = JointSet(
 )
 
 JOINT_SETS = {js.name: js for js in (COCO17, CROWDPOSE14, OPEC12)}
+# The joint set of a flat keypoint list (x, y, score|v per joint) by its length: 51, 42 or 36 values.
+JOINT_SET_BY_LENGTH = {3 * js.num_joints: js.name for js in (COCO17, CROWDPOSE14, OPEC12)}
 
 # Index maps into OPEC12: ``opec12 = joints[..., TO_OPEC12[set_name], :]``.
 COCO17_TO_OPEC12 = tuple(range(5, 17))

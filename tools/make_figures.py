@@ -1,11 +1,12 @@
 #!/usr/bin/env python
 """Make the README figures in show_imgs/ with the project's own drawing code.
 
-    python tools/make_figures.py                      # show_imgs/pipeline.png
+    python tools/make_figures.py                      # show_imgs/pipeline.png, show_imgs/architecture.png
     python tools/make_figures.py --before-after demo_out/initial.json demo_out/refined.json \
         --images demo_images --image 103319.jpg       # + show_imgs/before_after.png
 
-The pipeline figure is drawn with matplotlib (no photos). The before/after figure draws two
+The pipeline and architecture figures are drawn with matplotlib (no photos); the architecture
+figure lists what the registries hold when it is drawn. The before/after figure draws two
 results files (the same persons in the same order: the initial poses and the refined ones, as
 tools/demo.py writes them) on one image.
 """
@@ -99,6 +100,73 @@ def pipeline_figure(out_png: str | Path) -> Path:
     return save_figure(fig, out_png, dpi=120)
 
 
+# (registry, config field that chooses from it, who asks it)
+_REGISTRIES = [
+    ("DETECTORS", "detector", "inference"),
+    ("FEATURE_NETS", "model.feature_net, pose_net", "all"),
+    ("REFINERS", "model.refiner", "all"),
+    ("MODELS", "model", "all"),
+    ("FEATURE_SOURCES", "model.fine_tune + feature_cache", "training, testing"),
+    ("DATASETS", "test_data.dataset, train_data.annotations[].type", "all"),
+]
+_USERS = [
+    ("train.sh / opec-train", "Trainer", "MODELS, FEATURE_SOURCES, DATASETS"),
+    ("test.sh / opec-test", "ProtocolTester", "MODELS, FEATURE_SOURCES, DATASETS"),
+    ("opec-demo", "TopDownPipeline", "DETECTORS, FEATURE_NETS, MODELS"),
+    ("opec-evaluate / -analyze", "KeypointEvaluator", "DATASETS"),
+]
+
+
+def architecture_figure(out_png: str | Path) -> Path:
+    """Draw config -> registries (with their current contents) -> the four entry points."""
+    from opec import registry
+
+    fig = Figure(figsize=(13, 6.2))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 13)
+    ax.set_ylim(0, 6.2)
+    ax.axis("off")
+    ax.text(6.5, 5.9, "How a config becomes a run: one registry per swappable part", ha="center",
+            va="center", fontsize=14, fontweight="bold", color="#222222")
+    face, edge = _COLOURS["io"]
+    ax.add_patch(FancyBboxPatch((0.3, 1.2), 2.4, 3.9, boxstyle="round,pad=0.02,rounding_size=0.15",
+                                facecolor=face, edgecolor=edge, linewidth=2))
+    ax.text(1.5, 4.85, "config (.py)", ha="center", va="top", fontsize=11.5, fontweight="bold", color=edge)
+    ax.text(0.45, 4.4, "model = dict(\n  type='TopDownRefiner',\n  feature_net=dict(...),\n  refiner=dict(...),\n"
+            "  fine_tune=False)\nfeature_cache = dict(...)\ntrain_data = dict(...)\ntest_data = dict(\n"
+            "  dataset='crowdpose', ...)\ndetector / pose_net\n  (inference, optional)",
+            ha="left", va="top", fontsize=8.5, family="monospace", color="#222222", linespacing=1.25)
+    row_h, top = 0.72, 5.2
+    face, edge = _COLOURS["alphapose"]
+    for k, (name, field, _) in enumerate(_REGISTRIES):
+        reg = getattr(registry, name)
+        reg.import_from_location()
+        members = ", ".join(sorted(reg.module_dict))
+        y = top - (k + 1) * row_h
+        ax.add_patch(FancyBboxPatch((3.5, y), 4.6, row_h - 0.12, boxstyle="round,pad=0.02,rounding_size=0.1",
+                                    facecolor=face, edgecolor=edge, linewidth=1.6))
+        ax.text(3.62, y + row_h - 0.22, name, ha="left", va="center", fontsize=10.5, fontweight="bold", color=edge)
+        ax.text(3.62, y + 0.2, members, ha="left", va="center", fontsize=8.5, color="#222222")
+        ax.text(8.02, y + row_h - 0.22, field, ha="right", va="center", fontsize=7.5, style="italic", color="#555555")
+        ax.add_patch(FancyArrowPatch((2.75, 3.15), (3.45, y + (row_h - 0.12) / 2), arrowstyle="-|>",
+                                     mutation_scale=11, color="#888888", linewidth=1.0))
+    face, edge = _COLOURS["opec"]
+    for k, (command, user, uses) in enumerate(_USERS):
+        y = top - 0.25 - (k + 1) * 1.05
+        ax.add_patch(FancyBboxPatch((9.0, y), 3.7, 0.86, boxstyle="round,pad=0.02,rounding_size=0.12",
+                                    facecolor=face, edgecolor=edge, linewidth=1.8))
+        ax.text(10.85, y + 0.64, user, ha="center", va="center", fontsize=11, fontweight="bold", color=edge)
+        ax.text(10.85, y + 0.4, command, ha="center", va="center", fontsize=8.5, family="monospace", color="#222222")
+        ax.text(10.85, y + 0.16, "asks " + uses, ha="center", va="center", fontsize=7.5, color="#555555")
+        ax.add_patch(FancyArrowPatch((8.15, y + 0.43), (8.95, y + 0.43), arrowstyle="<|-", mutation_scale=12,
+                                     color="#444444", linewidth=1.3))
+    ax.text(6.5, 0.55, "opec.registry.build(REGISTRY, cfg, field): one-line error naming the field for an unknown "
+            "type or argument.\nThe feature source (where the refiner's taps come from) is chosen once, by "
+            "opec.engine.feature_sources.build_feature_source.", ha="center", va="center", fontsize=9,
+            color="#333333")
+    return save_figure(fig, out_png, dpi=120)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "show_imgs",
@@ -113,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--before-after needs --images and --image")
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"wrote {pipeline_figure(args.out / 'pipeline.png')}")
+    print(f"wrote {architecture_figure(args.out / 'architecture.png')}")
     if args.before_after:
         initial, refined = args.before_after
         cli = ["--images", str(args.images), "--results", str(initial), "--after", str(refined),

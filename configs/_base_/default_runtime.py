@@ -1,7 +1,7 @@
 # Run-time settings shared by every experiment.
 work_root = 'checkpoints'  # checkpoints/<config name>/ holds *.pth, mAP.txt, log.jsonl, images/
 seed = 0
-amp = False  # float16 autocast + grad scaling (CUDA only); --amp on the command line
+amp = False  # True/'float16': float16 autocast + grad scaling (CUDA only); 'bfloat16': bf16 autocast (CUDA or CPU); --amp [bf16]
 # Frozen SPPE features computed once and reused every epoch (non-Alpha variants, docs/training.md):
 # storage 'memory' | 'disk' (memory-mapped files under <work dir>/feature_cache/, reused by resumes and
 # test.sh) | None (recompute every batch, as the original); dtype 'float32' | 'float16';

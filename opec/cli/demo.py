@@ -26,7 +26,11 @@ import cv2
 import numpy as np
 
 from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
+from opec.detection.detector import DEFAULT_WEIGHTS as DEFAULT_YOLO_WEIGHTS
+from opec.keypoints import JOINT_SETS
 from opec.runtime import retain_freed_memory
+from opec.sppe.pose_nms import result_entry
+from opec.sppe.weights import DEFAULT_SPPE_WEIGHTS
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -50,10 +54,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="output joint order: CrowdPose-14 or COCO-17")
     p.add_argument("--before-after", action="store_true",
                    help="render the initial and the refined poses side by side")
-    p.add_argument("--yolo-weights", default="weights/yolo/yolov3-spp.weights")
+    p.add_argument("--yolo-weights", default=str(DEFAULT_YOLO_WEIGHTS))
     p.add_argument("--yolo-cfg", help="darknet cfg (default: the packaged yolov3-spp.cfg)")
     p.add_argument("--inp-dim", type=int, default=608, help="detector input size (multiple of 32)")
-    p.add_argument("--sppe-weights", default="weights/sppe/duc_se.pth")
+    p.add_argument("--sppe-weights", default=str(DEFAULT_SPPE_WEIGHTS))
     p.add_argument("--sppe-batch", type=int, default=80, help="crops per SPPE forward")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
     return p.parse_args(argv)
@@ -117,16 +121,14 @@ def frame_count(kind: str, items) -> int | None:
 
 
 def results_entries(name: str, persons: list[dict], key: str = "keypoints") -> list[dict]:
-    return [dict(image_id=name, category_id=1,
-                 keypoints=[round(float(v), 4) for v in p[key].reshape(-1)],
-                 score=float(p["score"]), bbox=[round(float(v), 4) for v in p["bbox"]])
-            for p in persons]
+    """AlphaPose results entries of one image's pipeline persons (``key``: refined or initial joints)."""
+    return [result_entry(name, p[key], p["score"], p["bbox"], decimals=4) for p in persons]
 
 
 def render(image, persons: list[dict], joint_set: str, before_after: bool) -> np.ndarray:
     from opec.visualization import before_after_panel, draw_poses
 
-    num_joints = 14 if joint_set == "crowdpose" else 17
+    num_joints = JOINT_SETS[joint_set].num_joints
     after = np.stack([p["keypoints"] for p in persons]) if persons else np.zeros((0, num_joints, 3))
     if not before_after:
         return draw_poses(image, after, joint_set)

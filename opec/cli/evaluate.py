@@ -1,7 +1,8 @@
 """Keypoint AP/AR of a results file, identical to the official evaluators.
 
     python tools/evaluate.py --dataset {crowdpose,coco,ochuman,ocpose} --gt GT.json \
-        --results RESULTS.json [--protocol official|opec12] [--out metrics.json] [--no-easy-medium-hard]
+        --results RESULTS.json [--protocol official|opec12] [--convention official|xtcocotools] \
+        [--out metrics.json] [--no-easy-medium-hard]
 
 Prints a table; ``--out`` writes the metrics as JSON (written to a temporary file in the same
 folder, then renamed, so an error never leaves a partial file). Bad input gives one line naming
@@ -14,7 +15,7 @@ import sys
 from pathlib import Path
 
 from opec.cli.errors import EXIT_BAD_INPUT
-from opec.evaluation import DATASETS, PROTOCOLS, EvaluationError, KeypointEvaluator
+from opec.evaluation import CONVENTIONS, DATASETS, PROTOCOLS, EvaluationError, KeypointEvaluator
 from opec.fileio import atomic_write_json
 
 
@@ -36,6 +37,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--results", required=True, type=Path, help="results JSON (list of person results)")
     parser.add_argument("--protocol", default="official", choices=PROTOCOLS,
                         help="official (default) or opec12: the OPEC-Net paper's OKS over the 12 body joints")
+    parser.add_argument("--convention", default="official", choices=CONVENTIONS,
+                        help="official (default: the CrowdPose API / pycocotools) or xtcocotools: mmpose's "
+                             "evaluator, for comparing with mmpose's published numbers")
     parser.add_argument("--out", type=Path, help="write the metrics to this JSON file")
     parser.add_argument("--no-easy-medium-hard", dest="easy_medium_hard", action="store_false",
                         help="omit AP_easy/medium/hard (needed for a crowdpose GT without images[].crowdIndex)")
@@ -47,7 +51,8 @@ def main(argv=None) -> int:
     try:
         if args.out is not None and not args.out.parent.is_dir():
             raise EvaluationError(f"{args.out}: --out: folder {args.out.parent} does not exist")
-        evaluator = KeypointEvaluator(args.gt, args.dataset, args.protocol, easy_medium_hard=args.easy_medium_hard)
+        evaluator = KeypointEvaluator(args.gt, args.dataset, args.protocol, easy_medium_hard=args.easy_medium_hard,
+                                      convention=args.convention)
         metrics, per_threshold = evaluator.evaluate_detailed(args.results)
         if args.out is not None:
             atomic_write_json(args.out, metrics, indent=2)
@@ -57,7 +62,8 @@ def main(argv=None) -> int:
     except OSError as err:  # e.g. --out not writable
         print(f"error: {err.filename or args.out}: {err.strerror}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(format_table(metrics, f"{args.dataset} ({args.protocol} protocol): {args.results} vs {args.gt}"))
+    convention = "" if args.convention == "official" else f", {args.convention} convention"
+    print(format_table(metrics, f"{args.dataset} ({args.protocol} protocol{convention}): {args.results} vs {args.gt}"))
     print("AP per OKS threshold: " + "  ".join(f"{oks} {ap:.4f}" for oks, ap in per_threshold.items()))
     if args.out is not None:
         print(f"wrote {args.out}")

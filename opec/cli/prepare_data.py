@@ -22,12 +22,14 @@ from pathlib import Path
 
 
 from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
-from opec.fileio import atomic_write_files
-from opec.datasets.training_pairs import MatchingRule
 from opec.datasets.preparation import (
     DataPrepError, build_test_predictions, build_training_pairs, detections_from_pipeline,
     load_keypoint_gt, load_results, read_image_list, restrict_gt,
 )
+from opec.datasets.training_pairs import MatchingRule
+from opec.detection.detector import DEFAULT_WEIGHTS as DEFAULT_YOLO_WEIGHTS
+from opec.fileio import atomic_write_files
+from opec.sppe.weights import DEFAULT_SPPE_WEIGHTS
 
 _RULE_KEYS = ("oks_threshold", "min_gt_joints", "min_score")
 
@@ -54,10 +56,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="minimum labelled body joints of a matchable GT person (default 1)")
     p.add_argument("--min-score", type=float, help="minimum detection score (default 0)")
     det = p.add_argument_group("detector + SPPE (with --images)")
-    det.add_argument("--yolo-weights", default="weights/yolo/yolov3-spp.weights")
+    det.add_argument("--yolo-weights", default=str(DEFAULT_YOLO_WEIGHTS))
     det.add_argument("--yolo-cfg", help="darknet cfg (default: the packaged yolov3-spp.cfg)")
     det.add_argument("--inp-dim", type=int, default=608, help="detector input size")
-    det.add_argument("--sppe-weights", default="weights/sppe/duc_se.pth")
+    det.add_argument("--sppe-weights", default=str(DEFAULT_SPPE_WEIGHTS))
     det.add_argument("--device", default="cpu")
     return p.parse_args(argv)
 

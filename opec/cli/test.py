@@ -30,6 +30,9 @@ def parse_args(argv=None):
     which.add_argument("--checkpoint", help="one checkpoint file")
     parser.add_argument("--initial", action="store_true", help="also print the unrefined predictions' metrics")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
+    parser.add_argument("--save-predictions", metavar="DIR", type=Path,
+                        help="write the scored results lists (without / with best match) as JSON into DIR, "
+                             "for opec-analyze")
     return parser.parse_args(argv)
 
 
@@ -48,6 +51,14 @@ def checkpoints_to_test(args, load_dir: Path) -> list[Path]:
     return paths
 
 
+def save_predictions(folder: Path, name: str, plain: list[dict], best: list[dict]) -> None:
+    """``<folder>/<name>_plain.json`` and ``<name>_best_match.json`` (results files, atomic)."""
+    from opec.fileio import atomic_write_json
+
+    atomic_write_json(folder / f"{name}_plain.json", plain)
+    atomic_write_json(folder / f"{name}_best_match.json", best)
+
+
 def format_table(columns: dict[str, dict]) -> str:
     """Metric rows x named columns, e.g. {'without best match': {...}, 'best match': {...}}."""
     names = list(columns)
@@ -64,7 +75,7 @@ def main(argv=None) -> int:
     retain_freed_memory()  # large tensors are re-allocated every step: keep their pages (opec/runtime.py)
     import torch
     from opec.data.annotations import DataError
-    from opec.engine.testing import ProtocolTester
+    from opec.engine.tester import ProtocolTester
     from opec.evaluation import EvaluationError
     from opec.refiner import CheckpointError
 
@@ -78,8 +89,13 @@ def main(argv=None) -> int:
             plain, best = tester.initial()
             print("[initial predictions]")
             print(format_table({"without best match": plain, "best match": best}))
+        if args.save_predictions is not None:
+            save_predictions(args.save_predictions, "initial", *tester.results(None))
         for path in paths:
-            plain, best = tester.evaluate(path)
+            refined = tester.refine(path)
+            if args.save_predictions is not None:
+                save_predictions(args.save_predictions, path.stem, *tester.results(refined))
+            plain, best = tester.scores(refined)
             print(f"[{path}] AP {plain['AP']:.4f} (without best match)  {best['AP']:.4f} (best match)")
             print(format_table({"without best match": plain, "best match": best}))
     except (ConfigError, DataError, EvaluationError, CheckpointError, OSError, ValueError) as exc:

@@ -1,6 +1,6 @@
 """Train OPEC-Net from a config (the original's ``train.sh BATCH CONFIG``).
 
-    python tools/train.py CONFIG [--batch N] [--epochs E] [--lr LR] [--seed S] [--amp]
+    python tools/train.py CONFIG [--batch N] [--epochs E] [--lr LR] [--seed S] [--amp [bf16]]
                                  [--work-dir DIR] [--resume | --no-resume] [--device cpu|cuda]
                                  [--visdom HOST[:PORT]] [--tensorboard]
 
@@ -31,7 +31,9 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, help="number of epochs (config: schedule.epochs)")
     parser.add_argument("--lr", type=float, help="peak learning rate (config: schedule.lr)")
     parser.add_argument("--seed", type=int, help="random seed (config: seed)")
-    parser.add_argument("--amp", action="store_true", default=None, help="float16 mixed precision (CUDA)")
+    parser.add_argument("--amp", nargs="?", const="float16", default=None, choices=("float16", "fp16", "bfloat16", "bf16"),
+                        help="mixed precision: --amp = float16 with gradient scaling (CUDA); --amp bf16 = "
+                             "bfloat16 (CUDA or CPU); config: amp")
     parser.add_argument("--work-dir", help="output folder (default checkpoints/<config name>)")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
     parser.add_argument("--visdom", metavar="HOST[:PORT]",

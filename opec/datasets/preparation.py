@@ -24,12 +24,10 @@ import numpy as np
 from opec.datasets.training_pairs import MatchingRule, gt_oks_scale, match_greedy, oks_matrix
 from opec.data.crop import enlarge_boxes
 from opec.fileio import read_json
-from opec.keypoints import TO_OPEC12
+from opec.keypoints import JOINT_SET_BY_LENGTH, OPEC12, TO_OPEC12
 
 # Joints at or above this score span the box derived from keypoints (results without a box).
 KEYPOINT_BOX_MIN_SCORE = 0.05
-# Joint sets a keypoint list can be in, by its length (x, y, score triplets).
-_JOINT_SET_BY_LENGTH = {51: "coco", 42: "crowdpose", 36: "opec12"}
 
 
 class DataPrepError(ValueError):
@@ -37,8 +35,9 @@ class DataPrepError(ValueError):
 
 
 @dataclass
-class GroundTruth:
-    """A COCO-format keypoint GT file, indexed by image id.
+class KeypointFile:
+    """A COCO-format keypoint GT file, indexed by image id, as data preparation walks it (the
+    evaluator reads GT into arrays instead: ``opec.evaluation.validation.GroundTruth``).
 
     ``joint_set``: 'coco' or 'crowdpose'; ``images[id]``: the image record (file_name, width,
     height); ``annotations[id]``: that image's person annotations (file order); ``raw``: the
@@ -54,7 +53,7 @@ class GroundTruth:
 
 
 @dataclass
-class Detections:
+class InitialPoses:
     """Initial poses of one image: joints12 (D, 12, 3) x, y, score; scores (D,); crop_boxes (D, 4)."""
 
     joints12: np.ndarray
@@ -62,7 +61,7 @@ class Detections:
     crop_boxes: np.ndarray
 
 
-def load_keypoint_gt(path: str | Path) -> GroundTruth:
+def load_keypoint_gt(path: str | Path) -> KeypointFile:
     """Read and check a COCO-format keypoint GT file (17 or 14 joints per person)."""
     path = Path(path)
     data = _read_json(path)
@@ -84,7 +83,7 @@ def load_keypoint_gt(path: str | Path) -> GroundTruth:
         lengths.add(len(keypoints))
     if not data["annotations"]:
         raise DataPrepError(f"{path}: 'annotations' is empty (expected keypoint annotations)")
-    names = {51: "coco", 42: "crowdpose"}
+    names = {n: name for n, name in JOINT_SET_BY_LENGTH.items() if name != "opec12"}  # GT: COCO-17 or CrowdPose-14
     if len(lengths) != 1 or next(iter(lengths)) not in names:
         raise DataPrepError(f"{path}: annotations[*].keypoints has lengths {sorted(lengths)}; "
                             "expected 51 (COCO-17) or 42 (CrowdPose-14) values for every person")
@@ -93,7 +92,7 @@ def load_keypoint_gt(path: str | Path) -> GroundTruth:
         if "id" not in img or "file_name" not in img:
             raise DataPrepError(f"{path}: images[{i}] lacks 'id' or 'file_name'")
         images[int(img["id"])] = img
-    gt = GroundTruth(path, names[lengths.pop()], images, data,
+    gt = KeypointFile(path, names[lengths.pop()], images, data,
                      ids_by_file_name={img["file_name"]: i for i, img in images.items()})
     for i, ann in enumerate(data["annotations"]):
         if int(ann["image_id"]) not in images:
@@ -115,7 +114,7 @@ def read_image_list(path: str | Path) -> list[str]:
     return names
 
 
-def restrict_gt(gt: GroundTruth, file_names: list[str]) -> tuple[GroundTruth, list[str]]:
+def restrict_gt(gt: KeypointFile, file_names: list[str]) -> tuple[KeypointFile, list[str]]:
     """The GT reduced to the images named in ``file_names``, and the names it does not contain.
 
     The returned ``raw`` dict keeps every top-level field and only the kept images/annotations.
@@ -126,7 +125,7 @@ def restrict_gt(gt: GroundTruth, file_names: list[str]) -> tuple[GroundTruth, li
     raw["images"] = [img for img in gt.raw["images"] if int(img["id"]) in keep]
     raw["annotations"] = [a for a in gt.raw["annotations"] if int(a["image_id"]) in keep]
     images = {i: img for i, img in gt.images.items() if i in keep}
-    subset = GroundTruth(gt.path, gt.joint_set, images, raw,
+    subset = KeypointFile(gt.path, gt.joint_set, images, raw,
                          {i: anns for i, anns in gt.annotations.items() if i in keep},
                          {img["file_name"]: i for i, img in images.items()})
     return subset, missing
@@ -135,7 +134,7 @@ def restrict_gt(gt: GroundTruth, file_names: list[str]) -> tuple[GroundTruth, li
 def gt_joints12(annotations: list[dict], joint_set: str) -> np.ndarray:
     """(G, 12, 3) GT x, y, v of the 12 OPEC joints (COCO 5..16 / CrowdPose first 12)."""
     if not annotations:
-        return np.zeros((0, 12, 3), dtype=np.float64)
+        return np.zeros((0, OPEC12.num_joints, 3), dtype=np.float64)
     joints = np.array([a["keypoints"] for a in annotations], dtype=np.float64).reshape(
         len(annotations), -1, 3)
     return joints[:, list(TO_OPEC12[joint_set])]
@@ -153,8 +152,8 @@ def keypoint_boxes(joints: np.ndarray) -> np.ndarray:
     return np.concatenate([low, high], axis=1)
 
 
-def load_results(path: str | Path, gt: GroundTruth, box_source: str = "auto") -> dict[int, Detections]:
-    """Read an AlphaPose-style results list into per-image :class:`Detections`.
+def load_results(path: str | Path, gt: KeypointFile, box_source: str = "auto") -> dict[int, InitialPoses]:
+    """Read an AlphaPose-style results list into per-image :class:`InitialPoses`.
 
     ``keypoints`` may hold 51 (COCO-17), 42 (CrowdPose-14) or 36 (12 joints) values; ``image_id``
     an int id or a file-name string ("103319.jpg"). Crop box per ``box_source``: 'bbox' -- the
@@ -171,7 +170,7 @@ def load_results(path: str | Path, gt: GroundTruth, box_source: str = "auto") ->
     grouped: dict[int, list[tuple[np.ndarray, float, np.ndarray]]] = {}
     for i, entry in enumerate(entries):
         keypoints = entry.get("keypoints") if isinstance(entry, dict) else None
-        if keypoints is None or len(keypoints) not in _JOINT_SET_BY_LENGTH:
+        if keypoints is None or len(keypoints) not in JOINT_SET_BY_LENGTH:
             raise DataPrepError(f"{path}: entry {i} 'keypoints' must hold 51, 42 or 36 values")
         if "score" not in entry or "image_id" not in entry:
             raise DataPrepError(f"{path}: entry {i} lacks 'score' or 'image_id'")
@@ -180,7 +179,7 @@ def load_results(path: str | Path, gt: GroundTruth, box_source: str = "auto") ->
             raise DataPrepError(f"{path}: entry {i} image_id {entry['image_id']!r} is not an image "
                                 f"of {gt.path.name}")
         full = _finite(keypoints, f"{path}: entry {i} 'keypoints'").reshape(1, -1, 3)
-        joints = full[0, list(TO_OPEC12[_JOINT_SET_BY_LENGTH[len(keypoints)]])]
+        joints = full[0, list(TO_OPEC12[JOINT_SET_BY_LENGTH[len(keypoints)]])]
         score = _finite([entry["score"]], f"{path}: entry {i} 'score'")[0]
         if box_source != "keypoints" and "bbox" in entry:
             box = _finite(entry["bbox"], f"{path}: entry {i} 'bbox'")
@@ -196,14 +195,14 @@ def load_results(path: str | Path, gt: GroundTruth, box_source: str = "auto") ->
             box = np.concatenate([pt1[0].numpy(), pt2[0].numpy()]).astype(np.float64)
         grouped.setdefault(image_id, []).append((joints, float(score), box))
     return {
-        image_id: Detections(np.stack([j for j, _, _ in items]), np.array([s for _, s, _ in items]),
+        image_id: InitialPoses(np.stack([j for j, _, _ in items]), np.array([s for _, s, _ in items]),
                              np.stack([b for _, _, b in items]))
         for image_id, items in grouped.items()
     }
 
 
-def detections_from_pipeline(pipeline, gt: GroundTruth, image_dir: str | Path,
-                             progress=None) -> dict[int, Detections]:
+def detections_from_pipeline(pipeline, gt: KeypointFile, image_dir: str | Path,
+                             progress=None) -> dict[int, InitialPoses]:
     """Run detector + SPPE + pose NMS (``pipeline.estimate_initial``) on every GT image.
 
     ``progress`` wraps the image-id iterable (e.g. tqdm). Unreadable images raise DataPrepError.
@@ -222,13 +221,13 @@ def detections_from_pipeline(pipeline, gt: GroundTruth, image_dir: str | Path,
         if not persons:
             continue
         joints17 = np.stack([p["keypoints"] for p in persons]).astype(np.float64)
-        result[image_id] = Detections(joints17[:, list(TO_OPEC12["coco"])],
+        result[image_id] = InitialPoses(joints17[:, list(TO_OPEC12["coco"])],
                                       np.array([p["score"] for p in persons], dtype=np.float64),
                                       np.stack([p["bbox"] for p in persons]).astype(np.float64))
     return result
 
 
-def build_training_pairs(gt: GroundTruth, detections: dict[int, Detections],
+def build_training_pairs(gt: KeypointFile, detections: dict[int, InitialPoses],
                          rule: MatchingRule) -> tuple[list[dict], dict[str, int]]:
     """Training file content (docs/datasets.md) and counts {'images', 'gt_persons', 'matchable',
     'pairs'}. Images are in ascending id order; images with no pair are left out (the original
@@ -258,7 +257,7 @@ def build_training_pairs(gt: GroundTruth, detections: dict[int, Detections],
     return out, counts
 
 
-def build_test_predictions(gt: GroundTruth, detections: dict[int, Detections],
+def build_test_predictions(gt: KeypointFile, detections: dict[int, InitialPoses],
                            min_score: float = 0.0) -> list[dict]:
     """Results entries (docs/datasets.md): every initial pose with score >= min_score; ``image_id``
     is the GT file name, ``keypoints`` 36 floats, ``bbox`` the corner-format crop box."""
@@ -273,7 +272,7 @@ def build_test_predictions(gt: GroundTruth, detections: dict[int, Detections],
     return out
 
 
-def _resolve_image_id(value, gt: GroundTruth) -> int | None:
+def _resolve_image_id(value, gt: KeypointFile) -> int | None:
     if isinstance(value, str):
         if value in gt.ids_by_file_name:
             return gt.ids_by_file_name[value]

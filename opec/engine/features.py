@@ -94,9 +94,13 @@ class FeatureCache:
         (a function [tap0] -> [tap0, tap1, tap2], the feature network's ``expand_taps``) is given.
 
         ``storage='disk'`` writes ``<path>.tap{0,1,2}.npy`` memmaps plus ``<path>.json`` holding
-        ``fingerprint``; a later call with the same fingerprint reuses the files. Under
-        ``torchrun`` the disk cache is computed in shards by all ranks; the memory cache is computed
-        by every rank for itself.
+        ``fingerprint``; a later call with the same fingerprint reuses the files (a restart, a resume,
+        ``test.sh``). Under ``torchrun`` every rank computes only its share (dataset items
+        ``rank::world``), so N processes build the cache about N times faster. Memory shards are
+        exchanged once (:func:`_share_shards`). Disk shards go to one file per rank and tap
+        (``<path>.rank<r>.tap<t>.npy``; two nodes never write the same file, whose shared pages a
+        network file system could clobber), which rank 0 then copies into the final files
+        (:func:`_merge_shards`); the work folder must be on storage every node sees.
         """
         if storage not in STORAGES:
             raise ValueError(f"feature_cache.storage: expected one of {STORAGES}, got {storage!r}")
@@ -107,6 +111,8 @@ class FeatureCache:
         shapes = _tap_shapes(dataset, extractor, device)[:1 if expand is not None else 3]
         stored = len(shapes)
         torch_dtype = DTYPES[dtype]
+        todo = list(range(rank, len(dataset), world))
+        row_of = None  # person id -> row of this rank's shard files (sharded disk build)
         if storage == "disk":
             if path is None:
                 raise ValueError("feature_cache: storage 'disk' needs a path")
@@ -118,17 +124,24 @@ class FeatureCache:
                 return cls([torch.from_numpy(_open_memmap(path, t, "r")) for t in range(stored)], expand)
             if rank == 0:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                _check_disk_space(path.parent, num * sum(int(np.prod(s)) for s in shapes) * torch_dtype.itemsize)
+                size = num * sum(int(np.prod(s)) for s in shapes) * torch_dtype.itemsize
+                _check_disk_space(path.parent, size * (2 if world > 1 else 1))  # shards + final files
                 meta_path.unlink(missing_ok=True)
-                for t, shape in enumerate(shapes):
-                    _open_memmap(path, t, "w+", (num, *_channels_last(shape)), dtype).flush()
+                if world == 1:
+                    for t, shape in enumerate(shapes):
+                        _open_memmap(path, t, "w+", (num, *_channels_last(shape)), dtype).flush()
             dist_utils.barrier()
-            arrays = [_open_memmap(path, t, "r+") for t in range(stored)]
+            if world == 1:
+                arrays = [_open_memmap(path, t, "r+") for t in range(stored)]
+            else:
+                ids = _person_ids(dataset, todo)
+                row_of = torch.full((num,), -1, dtype=torch.int64)
+                row_of[ids] = torch.arange(len(ids))
+                arrays = [_open_memmap(_shard_path(path, rank), t, "w+", (len(ids), *_channels_last(shape)), dtype)
+                          for t, shape in enumerate(shapes)]
             taps = [torch.from_numpy(a) for a in arrays]
-            todo = list(range(rank, len(dataset), world))
         else:
             taps = [torch.empty((num, *_channels_last(shape)), dtype=torch_dtype) for shape in shapes]
-            todo = list(range(len(dataset)))
 
         if rank == 0:
             print(f"[{desc}] computing the frozen SPPE taps of {num} persons once "
@@ -139,13 +152,16 @@ class FeatureCache:
         loader = DataLoader(Subset(dataset, todo), batch_size=_items_per_batch(dataset, batch_size),
                             shuffle=False, num_workers=num_workers, collate_fn=collate_persons)
         bar = Progress(len(todo), desc, "img" if len(dataset) != num else "person")
+        mine = []  # person ids this rank computed
         try:
             for batch in loader:
                 ids = batch["person_ids"]
+                mine.append(ids)
+                rows = ids if row_of is None else row_of[ids]
                 for start in range(0, len(ids), batch_size):
                     feats = extractor(batch["inps"][start:start + batch_size].to(device))
                     for tap, feat in zip(taps, feats):
-                        tap[ids[start:start + batch_size]] = feat.to("cpu", torch_dtype).permute(0, 2, 3, 1)
+                        tap[rows[start:start + batch_size]] = feat.to("cpu", torch_dtype).permute(0, 2, 3, 1)
                 bar.update(len(batch["images"]))
         finally:
             bar.close()
@@ -155,11 +171,78 @@ class FeatureCache:
                 array.flush()
             del taps, arrays
             dist_utils.barrier()
-            if rank == 0:  # the metadata marks the files complete
-                meta_path.write_text(json.dumps(meta))
+            if rank == 0:
+                if world > 1:
+                    _merge_shards(path, dataset, shapes, dtype, world)
+                meta_path.write_text(json.dumps(meta))  # the metadata marks the files complete
             dist_utils.barrier()
             return cls([torch.from_numpy(_open_memmap(path, t, "r")) for t in range(stored)], expand)
+        if world > 1:
+            _share_shards(taps, torch.cat(mine) if mine else torch.empty(0, dtype=torch.int64))
         return cls(taps, expand)
+
+
+def _person_ids(dataset, items: list[int]) -> torch.Tensor:
+    """The person ids of dataset ``items``, in order (read without loading images)."""
+    crops_before = dataset.crops
+    dataset.crops = False
+    try:
+        ids = [np.asarray(dataset[i]["person_ids"]) for i in items]
+    finally:
+        dataset.crops = crops_before
+    return torch.from_numpy(np.concatenate(ids) if ids else np.zeros(0, np.int64)).long()
+
+
+def _shard_path(path: Path, rank: int) -> Path:
+    """Prefix of rank ``rank``'s shard files: ``<path>.rank<r>.tap<t>.npy``."""
+    return path.with_name(f"{path.name}.rank{rank}")
+
+
+def _merge_shards(path: Path, dataset, shapes, dtype: str, world: int, chunk: int = 256) -> None:
+    """Rank 0: create the final ``<path>.tap<t>.npy`` files and copy every rank's shard rows into
+    them (rank r holds the persons of items r::world, in order), ``chunk`` persons at a time; the
+    shard files are deleted."""
+    num = dataset.num_persons
+    for t, shape in enumerate(shapes):
+        final = _open_memmap(path, t, "w+", (num, *_channels_last(shape)), dtype)
+        for r in range(world):
+            ids = _person_ids(dataset, list(range(r, len(dataset), world))).numpy()
+            shard = _open_memmap(_shard_path(path, r), t, "r")
+            for start in range(0, len(ids), chunk):
+                final[ids[start:start + chunk]] = shard[start:start + chunk]
+            del shard
+        final.flush()
+        del final
+    for r in range(world):
+        for t in range(len(shapes)):
+            (path.parent / f"{_shard_path(path, r).name}.tap{t}.npy").unlink()
+
+
+def _share_shards(taps: list[torch.Tensor], mine: torch.Tensor, chunk: int = 64) -> None:
+    """Fill every rank's in-memory ``taps`` (N, H, W, C) with the rows the other ranks computed.
+
+    ``mine``: the person ids this rank computed. Each rank's rows are broadcast from it once, in
+    chunks of ``chunk`` persons (the extra memory is one chunk; rows are copied, never summed, so
+    the result is bitwise the single-process cache). NCCL only moves CUDA tensors: the chunks then
+    travel through this rank's GPU.
+    """
+    import torch.distributed as dist
+
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    owners = [None] * dist_utils.world_size()
+    dist.all_gather_object(owners, mine.tolist())
+    for src, ids in enumerate(owners):
+        ids = torch.as_tensor(ids, dtype=torch.int64)
+        for start in range(0, len(ids), chunk):
+            rows = ids[start:start + chunk]
+            for tap in taps:
+                if src == dist_utils.rank():
+                    buffer = tap[rows].to(device)
+                else:
+                    buffer = torch.empty((len(rows), *tap.shape[1:]), dtype=tap.dtype, device=device)
+                dist.broadcast(buffer, src=src)
+                if src != dist_utils.rank():
+                    tap[rows] = buffer.cpu()
 
 
 def _check_disk_space(folder: Path, needed: int) -> None:

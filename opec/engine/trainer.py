@@ -8,7 +8,8 @@ One iteration (:meth:`Trainer.train_one_epoch`):
     ``opec_loss`` -> backward -> clip the global grad norm to 1 over all parameters -> Adam (no
     weight decay) with the per-iteration cosine LR.
 
-After every epoch (:meth:`Trainer.end_epoch`): the protocol's two APs (``opec.engine.testing``),
+After every epoch (:meth:`Trainer.end_epoch`): the protocol's two APs (``opec.engine.tester``), the
+error-category rates of the replaced joints before / after refinement (log group ``occlusion``),
 ``<epoch>.pth``, ``best_checkpoint.pth`` when the without-best-match AP improved (selection on the
 *test* split, as the original), the ``mAP.txt`` line, then ``last.pth`` (see ``checkpoint``).
 """
@@ -25,6 +26,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
+from opec.analysis import ReplacedJointRates
 from opec.data.datasets import TestDataset, TrainDataset, collate_persons
 from opec.data.annotations import read_predictions
 from opec.engine import checkpoint as ckpt
@@ -32,7 +34,7 @@ from opec.engine import distributed as dist_utils
 from opec.engine.feature_sources import build_feature_source
 from opec.engine.lr import cosine_lr, set_lr
 from opec.engine.progress import Progress
-from opec.engine.testing import evaluate_protocol, protocol_results, refine_persons
+from opec.engine.tester import evaluate_protocol, protocol_results, refine_persons
 from opec.evaluation import KeypointEvaluator
 from opec.evaluation.map_file import MAP_FILE, append_map_line, rewrite_map_file
 from opec.fileio import atomic_save, atomic_write_text
@@ -49,7 +51,8 @@ def seed_everything(seed: int) -> None:
 class Trainer:
     """Builds everything from a config and runs :meth:`fit`.
 
-    ``overrides`` (CLI): ``batch_images``, ``epochs``, ``lr``, ``seed``, ``amp``, ``device``;
+    ``overrides`` (CLI): ``batch_images``, ``epochs``, ``lr``, ``seed``, ``amp`` (see :func:`amp_dtype`),
+    ``device``;
     ``resume``: 'auto' (continue when ``last.pth`` exists), 'yes' (must exist) or 'no' (fresh).
     """
 
@@ -65,10 +68,8 @@ class Trainer:
         device = overrides.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
         self.device = dist_utils.init(torch.device(device).type)
         amp = overrides.get("amp")
-        self.amp = bool(cfg.get("amp", False) if amp is None else amp)
-        if self.amp and self.device.type != "cuda":
-            warnings.warn("mixed precision needs CUDA; training in float32 on the CPU", stacklevel=2)
-            self.amp = False
+        self.amp_dtype = amp_dtype(cfg.get("amp", False) if amp is None else amp, self.device)
+        self.amp = self.amp_dtype is not None
         self.fine_tune = bool(cfg.model.get("fine_tune", False))
         self.loggers = None
 
@@ -84,7 +85,10 @@ class Trainer:
         self.test_set = TestDataset(test.pred_json, test.img_dir, crops=crops, dataset=test.get("dataset", "crowdpose"))
         self.best_match = read_predictions(test.best_json)
         self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"),
-                                           protocol="opec12")
+                                           protocol="opec12", convention=test.get("convention", "official"))
+        # rates of the replaced joints' error categories, before / after refinement (opec.analysis)
+        self.occlusion = (ReplacedJointRates(test.target_json, test.get("dataset", "crowdpose"),
+                                             self.test_set.predictions) if dist_utils.is_main() else None)
         self.features.attach("train", self.train_set, [a["json_file"] for a in cfg.train_data.annotations])
         self.features.attach("test", self.test_set, [test.pred_json])
         # Fine-tuned: the feature network's heat-map head gets no gradient (OPEC discards the heat maps).
@@ -93,7 +97,9 @@ class Trainer:
                     if dist_utils.is_distributed() else self.model)
         # One group, no weight decay: the original's per-group LRs are overwritten every iteration.
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.base_lr, weight_decay=0.0)
-        self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp)
+        # Gradient scaling keeps float16's small gradients from flushing to zero; bfloat16 has
+        # float32's exponent range and needs none.
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype == torch.float16)
 
         self.sampler = DistributedSampler(self.train_set, num_replicas=dist_utils.world_size(),
                                           rank=dist_utils.rank(), shuffle=True, seed=self.seed)
@@ -168,16 +174,7 @@ class Trainer:
 
             lr = cosine_lr(epoch + i / steps, self.base_lr, self.epochs, **self.cfg.schedule.lr_schedule)
             set_lr(optimizer, lr)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=self.amp):
-                output = net(joints, model_input)
-            loss, terms = opec_loss(_to_float(output), target)
-
-            optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.unscale_(optimizer)
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
-            self.scaler.step(optimizer)
-            self.scaler.update()
+            loss, terms, grad_norm = self.train_step(joints, model_input, target, clip)
 
             batch_time = time.perf_counter() - tick
             tick = time.perf_counter()
@@ -192,6 +189,26 @@ class Trainer:
                     "data_time": data_time, "batch_time": batch_time}, group="train")
         bar.close()
         self.train_seconds = time.perf_counter() - self.epoch_start
+
+    def train_step(self, joints, model_input, target, clip: float):
+        """One optimisation step: forward (under autocast when ``amp`` is set) -> ``opec_loss`` in
+        float32 -> backward (scaled for float16) -> global grad-norm clip -> Adam.
+
+        ``joints``/``target`` (P,12,3) on the device, ``model_input`` the frozen taps or the crops.
+        Returns (loss, loss terms, grad norm before clipping).
+        """
+        optimizer = self.optimizer
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp):
+            output = self.net(joints, model_input)
+        loss, terms = opec_loss(_to_float(output), target)
+
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(optimizer)  # gradients in true units before clipping (no-op without scaling)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+        self.scaler.step(optimizer)
+        self.scaler.update()
+        return loss, terms, grad_norm
 
     def evaluate(self):
         """Refined joints of the test set (rank 0; None elsewhere)."""
@@ -222,6 +239,8 @@ class Trainer:
                                                       **{f"plain/{k}": v for k, v in plain.items()},
                                                       **{f"best/{k}": v for k, v in best.items()}}),
                                      group="eval", index="epoch")
+            self.loggers.log_scalars(epoch, self.occlusion.rates(protocol_results(self.test_set, refined, [])[0]),
+                                     group="occlusion", index="epoch")
             self._log_panel(epoch, refined)
         ap, ap_best = dist_utils.broadcast_from_main(metrics)
         if dist_utils.is_main():
@@ -245,7 +264,7 @@ class Trainer:
         append_map_line(self.work_dir / MAP_FILE, epoch, ap, ap_best)
         atomic_save({
             "model": weights, "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict() if self.amp else None,
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
             "next_epoch": epoch + 1, "best_ap": self.best_ap, "history": self.history,
             "rng": ckpt.rng_state(), "config": self.cfg.name,
         }, self.work_dir / ckpt.LAST_STATE)
@@ -267,6 +286,30 @@ class Trainer:
         panel = before_after_panel(read_image(ds.image_paths[idx[0]]), ds.initial[idx], after, OPEC12,
                                    boxes=ds.boxes[idx])
         self.loggers.log_image(epoch, "before_after", panel)
+
+
+AMP_DTYPES = {"float16": torch.float16, "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+
+
+def amp_dtype(setting, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of the ``amp`` setting (config ``amp`` / ``--amp``), or None for float32.
+
+    ``False``/``None`` -> float32; ``True`` or 'float16' ('fp16') -> float16 with gradient scaling
+    (CUDA only: on a CPU it warns and trains in float32); 'bfloat16' ('bf16') -> bfloat16 autocast,
+    on CUDA or CPU (no gradient scaling needed).
+    """
+    if setting is None or setting is False:
+        return None
+    if setting is True:
+        setting = "float16"
+    if setting not in AMP_DTYPES:
+        raise ValueError(f"amp: expected False, True, 'float16' or 'bfloat16', got {setting!r}")
+    dtype = AMP_DTYPES[setting]
+    if dtype == torch.float16 and device.type != "cuda":
+        warnings.warn("float16 mixed precision needs CUDA; training in float32 on the CPU "
+                      "(amp='bfloat16' runs on a CPU)", stacklevel=3)
+        return None
+    return dtype
 
 
 def _to_float(output):

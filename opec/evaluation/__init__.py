@@ -1,10 +1,11 @@
 """Keypoint evaluation identical to the official evaluators, and the OPEC-Net protocol pieces.
 
 ``KeypointEvaluator`` / ``evaluate_keypoints`` compute AP/AR for crowdpose, ocpose, coco and
-ochuman (official or OPEC-12 protocol); ``opec.evaluation.protocol`` holds the pure functions
-OPEC-Net's testing uses (low-confidence joint replacement, best-match transplant, mAP.txt).
+ochuman (official or OPEC-12 protocol; official or xtcocotools convention);
+``opec.evaluation.protocol`` holds the pure functions OPEC-Net's testing uses (low-confidence joint
+replacement, best-match transplant, mAP.txt).
 """
-from opec.evaluation.keypoint_ap import DATASETS, PROTOCOLS, KeypointEvaluator, evaluate_keypoints
+from opec.evaluation.keypoint_ap import CONVENTIONS, DATASETS, PROTOCOLS, KeypointEvaluator, evaluate_keypoints
 from opec.evaluation.protocol import (
     box_iou_xyxy,
     replace_low_confidence,
@@ -14,6 +15,6 @@ from opec.evaluation.map_file import append_map_line, read_map_file
 from opec.evaluation.validation import EvaluationError
 
 __all__ = [
-    "DATASETS", "PROTOCOLS", "EvaluationError", "KeypointEvaluator", "evaluate_keypoints",
+    "CONVENTIONS", "DATASETS", "PROTOCOLS", "EvaluationError", "KeypointEvaluator", "evaluate_keypoints",
     "append_map_line", "box_iou_xyxy", "read_map_file", "replace_low_confidence", "transplant_best_match",
 ]

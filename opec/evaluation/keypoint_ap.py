@@ -1,18 +1,21 @@
 """Keypoint AP/AR identical to the official evaluators (CrowdPose API, pycocotools keypoints).
 
-The matching core (per-image greedy matching, accumulation over 101 recall points, ignore
-regions, score truncation) is faster-coco-eval's ``COCOeval_faster``. Written here is only what no
-library does:
+One ``evaluate`` runs, vectorised over all images (time linear in the data):
 
-* the dataset rules: CrowdPose's OKS scale 0.53 * w * h of the GT box and its 14 sigmas;
-  pycocotools' stored ``area`` and 17 COCO sigmas for coco / ochuman;
-* the OPEC-Net paper protocol ``opec12``: OKS over the 12 body joints only (``sigmas[:12]``);
-* AP80 / AP90 (single-threshold AP, threshold looked up with ``isclose``);
-* the CrowdPose easy / medium / hard split by ``images[].crowdIndex`` < 0.2 / < 0.8, each a full
-  re-evaluation on its image subset;
-* OKS for all images in one numpy batch (``oks.py``): the library's per-person Python loop is
-  most of its run time; the batch gives bit-identical matrices (tested against the library),
-  computed once per ``evaluate`` and reused by the subset re-evaluations.
+1. the results are read and checked (``validation.py``); per image (and category) the 20
+   best-scoring detections are kept, ties in results-file order;
+2. the OKS of every detection with every GT of its image (``oks.py``, bit-identical to the
+   reference);
+3. the greedy matching at the 10 OKS thresholds (``matching.py``) -- once: it depends only on the
+   image, so the CrowdPose easy / medium / hard subsets (``images[].crowdIndex`` < 0.2 / < 0.8),
+   which the CrowdPose API re-evaluates from scratch, reuse it;
+4. precision / recall accumulated over the whole set and over each subset (``accumulate.py``).
+
+The dataset rules come from the dataset specs (``opec.datasets``): CrowdPose's OKS scale
+0.53 * w * h of the GT box and its 14 sigmas; pycocotools' stored ``area`` and 17 COCO sigmas for
+coco / ochuman. Here: the OPEC-Net paper protocol
+``opec12`` (OKS over the 12 body joints, ``sigmas[:12]``); AP80 / AP90 (single-threshold AP,
+threshold looked up with ``isclose``); and the ``xtcocotools`` convention (mmpose's numbers).
 
 Ground truth is read and checked once per :class:`KeypointEvaluator`; ``evaluate`` can be called
 any number of times (training evaluates twice per epoch).
@@ -21,52 +24,28 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-from faster_coco_eval import COCO
-from faster_coco_eval.core.faster_eval_api import COCOeval_faster
 
-from opec.keypoints import COCO17, CROWDPOSE14, OPEC12, TO_OPEC12, JointSet
-from opec.evaluation.oks import batched_oks
-from opec.evaluation.validation import read_ground_truth, read_results
+from opec.evaluation.accumulate import OKS_THRESHOLDS, RECALL_POINTS, precision_recall
+from opec.evaluation.matching import match_images, ragged
+from opec.evaluation.oks import gt_tables, labelled_boxes, may_match, pair_oks
+from opec.evaluation.validation import Detections, read_ground_truth, read_results
+from opec.datasets import dataset_names, dataset_spec
+from opec.keypoints import OPEC12, TO_OPEC12
 
-DATASETS = ("crowdpose", "coco", "ochuman", "ocpose")
+DATASETS = tuple(dataset_names())  # the dataset specs of opec/datasets/ hold each one's rules
 PROTOCOLS = ("official", "opec12")
+CONVENTIONS = ("official", "xtcocotools")
 MAIN_KEYS = ("AP", "AP50", "AP75", "AP80", "AP90", "AR", "AR50", "AR75")
 CROWD_KEYS = ("AP_easy", "AP_medium", "AP_hard")
 AREA_KEYS = ("APm", "APl", "ARm", "ARl")
 # CrowdPose API: easy = crowdIndex < 0.2, medium = 0.2 <= ci < 0.8, hard = ci >= 0.8 (the values
 # summarize() passes, not the method's own 0.01 / 0.85 defaults).
 CROWD_SPLIT = (0.2, 0.8)
-
-
-@dataclass(frozen=True)
-class DatasetRule:
-    joint_set: JointSet
-    oks_scale: str      # 'bbox053' (0.53 * GT box w*h) or 'stored' (GT area)
-    crowd_index: str    # 'required', 'optional' or 'ignore'
-    area_ranges: bool   # report APm/APl/ARm/ARl
-
-
-RULES = {
-    "crowdpose": DatasetRule(CROWDPOSE14, "bbox053", "required", False),
-    # OCPose's annotation file is no longer public: taken as CrowdPose-format (docs/evaluation.md).
-    "ocpose": DatasetRule(CROWDPOSE14, "bbox053", "optional", False),
-    "coco": DatasetRule(COCO17, "stored", "ignore", True),
-    "ochuman": DatasetRule(COCO17, "stored", "ignore", True),
-}
-
-
-class _PrecomputedOksEval(COCOeval_faster):
-    """``COCOeval_faster`` fed with OKS matrices computed beforehand for every image
-    (:func:`batched_oks`, bit-identical to the library's own), so neither the full evaluation nor
-    the easy / medium / hard re-evaluations run the library's per-person OKS loop."""
-
-    oks: dict
-
-    def computeOks(self, imgId, catId):  # noqa: N802 (library hook name)
-        return self.oks.get((imgId, catId), [])
+MAX_DETECTIONS = 20  # per image, highest scores first (pycocotools keypoint maxDets)
+# pycocotools' keypoint area ranges: all, medium, large.
+AREA_RANGES = np.array([[0.0, 1e10], [32.0 ** 2, 96.0 ** 2], [96.0 ** 2, 1e10]])
 
 
 def _threshold_index(thresholds: np.ndarray, value: float) -> int:
@@ -88,26 +67,31 @@ class KeypointEvaluator:
 
     Args:
         gt: path of a COCO-format keypoint GT json.
-        dataset: 'crowdpose' | 'ocpose' (CrowdPose rules: 14 joints, OKS scale 0.53*w*h of the GT
-            box) or 'coco' | 'ochuman' (pycocotools rules: 17 joints, stored ``area``).
+        dataset: an ``opec.datasets`` name: 'crowdpose' | 'ocpose' | 'demo' (CrowdPose rules: 14
+            joints, OKS scale 0.53*w*h of the GT box) or 'coco' | 'ochuman' (pycocotools rules:
+            17 joints, stored ``area``).
         protocol: 'official', or 'opec12' (OKS over the 12 body joints with their sigmas; results
             may carry all joints or just the 12).
         easy_medium_hard: report AP_easy/medium/hard (crowdpose/ocpose). For crowdpose a GT without
             ``crowdIndex`` is an error unless this is False; for ocpose they are reported when
             the file has ``crowdIndex``.
+        convention: 'official' (the CrowdPose API / pycocotools, the default) or 'xtcocotools'
+            (mmpose's evaluator: detections whose joint scores are all <= 0 are dropped; a GT's
+            labelled joints are counted from v > 0 for coco/ochuman -- and for crowdpose where
+            ``num_keypoints`` is absent; AP_easy/medium/hard rounded to 4 decimals).
 
     Raises:
         EvaluationError: one line naming the file and field, for any bad input.
     """
 
     def __init__(self, gt: str | os.PathLike, dataset: str, protocol: str = "official",
-                 easy_medium_hard: bool = True):
-        if dataset not in RULES:
-            raise ValueError(f"unknown dataset {dataset!r}; expected one of {list(DATASETS)}")
+                 easy_medium_hard: bool = True, convention: str = "official"):
+        self.rule = dataset_spec(dataset)  # ValueError naming the known datasets
         if protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {protocol!r}; expected one of {list(PROTOCOLS)}")
-        self.dataset, self.protocol = dataset, protocol
-        self.rule = RULES[dataset]
+        if convention not in CONVENTIONS:
+            raise ValueError(f"unknown convention {convention!r}; expected one of {list(CONVENTIONS)}")
+        self.dataset, self.protocol, self.convention = dataset, protocol, convention
         joints = self.rule.joint_set
         self.num_joints = joints.num_joints
         if protocol == "opec12":
@@ -117,18 +101,40 @@ class KeypointEvaluator:
             self.joint_index = tuple(range(joints.num_joints))
             self.sigmas = np.array(joints.sigmas)
         crowd = self.rule.crowd_index if easy_medium_hard else "ignore"
-        self.gt = read_ground_truth(gt, self.num_joints, self.joint_index, self.rule.oks_scale, crowd)
-        self._coco_gt = COCO({"images": self.gt.images, "annotations": self.gt.annotations,
-                              "categories": self.gt.categories}, print_function=lambda *args: None)
+        xtcocotools = convention == "xtcocotools"
+        gt = read_ground_truth(gt, self.num_joints, self.joint_index, self.rule.oks_scale, crowd,
+                               require_num_keypoints=not xtcocotools)
+        self.gt = gt
+
+        # GT ignore flags: crowd, or no labelled joint -- counted as num_keypoints stores it
+        # (official; xtcocotools for CrowdPose's 'keypoints_crowd') or from v > 0 (xtcocotools).
+        if xtcocotools and self.rule.oks_scale == "stored":
+            labelled = gt.labelled.astype(np.float64)
+        elif xtcocotools:
+            labelled = np.where(np.isnan(gt.num_keypoints), gt.labelled, gt.num_keypoints)
+        else:
+            labelled = gt.num_keypoints
+        ignored = gt.iscrowd | (labelled == 0)
+        # Area ranges evaluated: all three for coco/ochuman (APm/APl), 'all' only otherwise.
+        self._ranges = AREA_RANGES if self.rule.area_ranges else AREA_RANGES[:1]
+        outside = (gt.areas[None, :] < self._ranges[:, :1]) | (gt.areas[None, :] > self._ranges[:, 1:])
+        # GTs by group (image, category), file order within a group.
+        groups = gt.image_index * len(gt.category_ids) + gt.category_index
+        self._gt_order = np.argsort(groups, kind="stable")
+        self._gt_keys, self._gt_start, self._gt_count = np.unique(groups[self._gt_order], return_index=True,
+                                                                  return_counts=True)
+        self._gt_ignored = (ignored | outside)[:, self._gt_order]         # (A, G) in group order
+        self._gt_crowd = gt.iscrowd[self._gt_order]
+        self._gt_labelled_boxes = labelled_boxes(gt.keypoints)
+        self._gt_tables = gt_tables(gt.keypoints, gt.boxes, gt.areas)
+
         self._subsets = None
-        if self.gt.crowd_index is not None:
-            ids = np.array(sorted(self.gt.crowd_index))
-            crowd_index = np.array([self.gt.crowd_index[i] for i in ids])
+        if gt.crowd_index is not None:
             easy, medium = CROWD_SPLIT
             self._subsets = {
-                "AP_easy": ids[crowd_index < easy].tolist(),
-                "AP_medium": ids[(crowd_index >= easy) & (crowd_index < medium)].tolist(),
-                "AP_hard": ids[crowd_index >= medium].tolist(),
+                "AP_easy": gt.crowd_index < easy,
+                "AP_medium": (gt.crowd_index >= easy) & (gt.crowd_index < medium),
+                "AP_hard": gt.crowd_index >= medium,
             }
 
     def metric_keys(self) -> tuple[str, ...]:
@@ -146,75 +152,97 @@ class KeypointEvaluator:
         Result dicts need ``image_id`` (int or upstream-style "103319.jpg"), ``category_id``,
         ``keypoints`` (x, y, score per joint) and ``score``; an extra ``bbox`` is accepted. The
         input is not modified. Returns floats keyed by :meth:`metric_keys`; AP_easy/medium/hard
-        unrounded (the CrowdPose API prints them rounded to 4 decimals), -1.0 for an empty subset.
-        An empty results list gives 0.0 AP/AR (-1.0 where the GT has no scorable person).
+        unrounded under the official convention (the CrowdPose API prints them rounded to 4
+        decimals), rounded under xtcocotools', -1.0 for an empty subset. An empty results list
+        gives 0.0 AP/AR (-1.0 where the GT has no scorable person).
         """
         return self.evaluate_detailed(results)[0]
 
     def evaluate_detailed(self, results) -> tuple[dict[str, float], dict[str, float]]:
         """:meth:`evaluate` plus the AP at each OKS threshold, keyed "0.50" ... "0.95"."""
         detections = read_results(results, self.gt, self.num_joints, self.joint_index)
-        coco_dt = COCO(print_function=lambda *args: None)
-        coco_dt.dataset = {"images": self.gt.images, "annotations": detections.records,
-                           "categories": self.gt.categories}
-        coco_dt.createIndex()
-        evaluator = _PrecomputedOksEval(self._coco_gt, coco_dt, "keypoints", kpt_oks_sigmas=self.sigmas,
-                                        print_function=lambda *args: None)
-        evaluator.oks = self._oks_matrices(detections, evaluator.params.maxDets[-1])
-        evaluator.evaluate()
-        evaluator.accumulate()
-        metrics = self._summary(evaluator)
-        precision = evaluator.eval["precision"]
-        per_threshold = {f"{oks:.2f}": _mean_valid(precision[t, :, :, 0, -1])
-                         for t, oks in enumerate(evaluator.params.iouThrs)}
-        if self._subsets is not None:
-            for key, image_ids in self._subsets.items():
-                metrics[key] = self._subset_ap(evaluator, image_ids)
+        kept, status = self._match(detections)
+        # Detections image by image (sorted ids), best first: a stable sort by score gives
+        # pycocotools' accumulation order for any subset of images.
+        order = kept[np.argsort(-detections.scores[kept], kind="mergesort")]
+        position = np.empty(len(detections.scores), dtype=np.intp)
+        position[kept] = np.arange(len(kept))
+        by_score = position[order]
+        precision, recall = self._accumulate(detections, order, status[:, :, by_score], None, len(self._ranges))
+
+        metrics = {"AP": _mean_valid(precision[:, :, :, 0]), "AR": _mean_valid(recall[:, :, 0])}
+        for oks in (0.5, 0.75, 0.8, 0.9):
+            t = _threshold_index(OKS_THRESHOLDS, oks)
+            metrics[f"AP{round(oks * 100)}"] = _mean_valid(precision[t, :, :, 0])
+            if oks in (0.5, 0.75):
+                metrics[f"AR{round(oks * 100)}"] = _mean_valid(recall[t, :, 0])
+        if self.rule.area_ranges:
+            for area, suffix in ((1, "m"), (2, "l")):
+                metrics[f"AP{suffix}"] = _mean_valid(precision[:, :, :, area])
+                metrics[f"AR{suffix}"] = _mean_valid(recall[:, :, area])
+        per_threshold = {f"{oks:.2f}": _mean_valid(precision[t, :, :, 0]) for t, oks in enumerate(OKS_THRESHOLDS)}
+        for key, images in (self._subsets or {}).items():
+            # CrowdPose API: the subset re-evaluated alone, then the plain mean of its precision
+            # over all thresholds and recall points *including* -1 entries.
+            subset, _ = self._accumulate(detections, order, status[:1, :, by_score], images, 1)
+            value = float(np.mean(subset[:, :, :, 0]))
+            metrics[key] = round(value, 4) if self.convention == "xtcocotools" else value
         return {key: metrics[key] for key in self.metric_keys()}, per_threshold
 
-    def _oks_matrices(self, detections, max_dets: int) -> dict[tuple[int, int], np.ndarray]:
-        """{(image id, category id): (n_dt, n_gt) OKS} for every image with detections and GTs."""
+    def _match(self, detections: Detections) -> tuple[np.ndarray, np.ndarray]:
+        """The kept detections (indices, by group then rank) and their (A, T, kept) match status."""
         gt = self.gt
-        category_ids = np.array(sorted(category["id"] for category in gt.categories))
-        count = len(category_ids)
-        gt_group = gt.image_ids * count + np.searchsorted(category_ids, gt.category_ids)
-        dt_group = detections.image_ids * count + np.searchsorted(category_ids, detections.category_ids)
-        matrices = batched_oks(gt_group, gt.keypoints, gt.boxes, gt.areas, dt_group, detections.xy,
-                               detections.scores, self.sigmas, max_dets)
-        return {(int(key // count), int(category_ids[key % count])): matrix for key, matrix in matrices.items()}
+        usable = np.ones(len(detections.scores), dtype=bool)
+        if self.convention == "xtcocotools":
+            usable = detections.any_joint_score
+        groups = detections.image_index * len(gt.category_ids) + detections.category_index
+        candidates = np.flatnonzero(usable)
+        ranked = candidates[np.lexsort((candidates, -detections.scores[candidates], groups[candidates]))]
+        keys, starts, counts = np.unique(groups[ranked], return_index=True, return_counts=True)
+        owner, rank = ragged(counts)
+        kept = ranked[rank < MAX_DETECTIONS]
+        counts = np.minimum(counts, MAX_DETECTIONS)
+        dt_start = np.cumsum(counts) - counts
 
-    @staticmethod
-    def _summary(evaluator: COCOeval_faster) -> dict[str, float]:
-        """AP/AR from the accumulated arrays: precision [T,R,K,A,M], recall [T,K,A,M]."""
-        precision, recall = evaluator.eval["precision"], evaluator.eval["recall"]
-        thresholds = evaluator.params.iouThrs
-        metrics = {"AP": _mean_valid(precision[:, :, :, 0, -1]), "AR": _mean_valid(recall[:, :, 0, -1])}
-        for oks in (0.5, 0.75, 0.8, 0.9):
-            t = _threshold_index(thresholds, oks)
-            metrics[f"AP{round(oks * 100)}"] = _mean_valid(precision[t, :, :, 0, -1])
-            if oks in (0.5, 0.75):
-                metrics[f"AR{round(oks * 100)}"] = _mean_valid(recall[t, :, 0, -1])
-        for area, suffix in ((1, "m"), (2, "l")):
-            metrics[f"AP{suffix}"] = _mean_valid(precision[:, :, :, area, -1])
-            metrics[f"AR{suffix}"] = _mean_valid(recall[:, :, area, -1])
-        return metrics
+        _, dt_pos, gt_pos = np.intersect1d(keys, self._gt_keys, assume_unique=True, return_indices=True)
+        n_dt, n_gt = counts[dt_pos], self._gt_count[gt_pos]
+        pair_group, within = ragged(n_dt * n_gt)
+        pair_dt = kept[dt_start[dt_pos][pair_group] + within // n_gt[pair_group]]
+        pair_gt = self._gt_order[self._gt_start[gt_pos][pair_group] + within % n_gt[pair_group]]
+        # Only pairs that can reach OKS 0.5 matter to the matching; the others keep OKS 0.
+        oks = np.zeros(len(pair_dt))
+        near = np.flatnonzero(may_match(self._gt_labelled_boxes, gt.areas, detections.boxes, pair_gt, pair_dt,
+                                        self.sigmas))
+        oks[near] = pair_oks(self._gt_tables, detections.xy, pair_gt[near], pair_dt[near], self.sigmas)
 
-    @staticmethod
-    def _subset_ap(evaluator: _PrecomputedOksEval, image_ids: list[int]) -> float:
-        """CrowdPose API's subset AP: re-evaluate on the subset's images only, then the plain mean
-        of precision over all thresholds and recall points *including* -1 entries."""
-        if not image_ids:
-            return -1.0
-        evaluator.params.imgIds = image_ids
-        evaluator.evaluate()
-        evaluator.accumulate()
-        return float(np.mean(evaluator.eval["precision"][:, :, :, 0, :]))
+        area = detections.areas[kept]
+        outside = (area[None, :] < self._ranges[:, :1]) | (area[None, :] > self._ranges[:, 1:])
+        status = match_images(oks, dt_start[dt_pos], n_dt, self._gt_start[gt_pos], n_gt, self._gt_ignored,
+                              self._gt_crowd, outside, OKS_THRESHOLDS)
+        return kept, status
+
+    def _accumulate(self, detections: Detections, order: np.ndarray, status: np.ndarray,
+                    images: np.ndarray | None, areas: int) -> tuple[np.ndarray, np.ndarray]:
+        """precision (T, R, K, A) and recall (T, K, A) over ``images`` (a bool mask over the GT's
+        image ids; None = all); ``order``/``status`` are the kept detections by descending score."""
+        gt = self.gt
+        categories = len(gt.category_ids)
+        precision = -np.ones((len(OKS_THRESHOLDS), len(RECALL_POINTS), categories, areas))
+        recall = -np.ones((len(OKS_THRESHOLDS), categories, areas))
+        dt_category = detections.category_index[order]
+        gt_category = gt.category_index[self._gt_order]
+        dt_in = np.ones(len(order), dtype=bool) if images is None else images[detections.image_index[order]]
+        gt_in = np.ones(len(gt_category), dtype=bool) if images is None else images[gt.image_index[self._gt_order]]
+        for k in range(categories):
+            selected = dt_in & (dt_category == k) if categories > 1 or images is not None else slice(None)
+            gts = gt_in & (gt_category == k)
+            for a in range(areas):
+                positives = int(np.count_nonzero(gts & ~self._gt_ignored[a]))
+                precision[:, :, k, a], recall[:, k, a] = precision_recall(status[a][:, selected], positives)
+        return precision, recall
 
 
 def evaluate_keypoints(gt: str | os.PathLike, results, dataset: str, protocol: str = "official",
                        **kwargs) -> dict[str, float]:
     """One-shot :class:`KeypointEvaluator` ``(gt, dataset, protocol, **kwargs).evaluate(results)``."""
     return KeypointEvaluator(gt, dataset, protocol, **kwargs).evaluate(results)
-
-
-

@@ -1,86 +1,154 @@
-"""Object keypoint similarity for every (detection, GT) pair of a dataset in one batch.
-
-faster-coco-eval's ``computeOks`` runs a Python loop per GT person and per detection row, which
-is most of an evaluation's time. This computes the same matrices for all images at once, with the
-same floating-point operations in the same order, so the values are bit-identical (the test
-suite checks them against the library's ``computeOks``); the library then matches and accumulates.
+"""Object keypoint similarity for a batch of (detection, GT) pairs, bit-identical to pycocotools.
 
 OKS(d, g) = mean over g's labelled joints (v > 0) of exp(-e_k), e_k = d_k^2 / (2 sigma_k)^2 /
-(s_g + eps) / 2, s_g = the GT's ``area``. A GT without labelled joints measures each detected
+(s_g + eps) / 2, s_g = the GT's OKS scale. A GT without labelled joints measures each detected
 joint's distance to its box enlarged by one box size per side (0 inside) and averages all joints.
-Detections enter per image in descending score order (stable: ties keep the results-file
-order), at most ``max_dets`` of them.
+
+pycocotools computes one pair at a time: the elementwise terms, then ``np.sum`` over the selected
+joints. Here all pairs are computed at once with the same elementwise operations, and the sum is
+done column by column in the order numpy's pairwise summation adds a short row (a plain running
+sum below 8 values; 8 partial sums combined as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)) from 8 values
+on, the rest added one by one), so every OKS is bit-identical to the reference
+(``tests/evaluation/test_eval_oks.py`` compares with pycocotools' ``computeOks`` exactly).
 """
 from __future__ import annotations
 
 import numpy as np
 
 
-def batched_oks(gt_group: np.ndarray, gt_keypoints: np.ndarray, gt_boxes: np.ndarray, gt_areas: np.ndarray,
-                dt_group: np.ndarray, dt_xy: np.ndarray, dt_scores: np.ndarray, sigmas: np.ndarray,
-                max_dets: int) -> dict[int, np.ndarray]:
-    """OKS matrices per group (a group = one image and category).
+def _numpy_row_sum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``np.sum(row[:n])`` for every row, in numpy's summation order (rows of up to 127 values).
+
+    Below 8 values numpy adds one by one; from 8 on it keeps 8 partial sums over the first
+    n - n % 8 values, combines them ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then adds the rest one
+    by one. Both are computed for every row (adding the zeros past n is exact) and the right one
+    is kept.
 
     Args:
-        gt_group: (G,) int group id of each GT, GTs in file order.
-        gt_keypoints: (G, K, 3) x, y, v. gt_boxes: (G, 4) x, y, w, h. gt_areas: (G,) OKS scale.
-        dt_group: (D,) int group id of each detection, in results-file order.
-        dt_xy: (D, K, 2) predicted x, y. dt_scores: (D,) person scores.
-        sigmas: (K,) OKS sigmas. max_dets: detections kept per group (by score).
+        values: (P, K) non-negative values, row p's ``counts[p]`` values first, zeros after them.
+        counts: (P,) 1..K.
     Returns:
-        {group: (n_dt, n_gt) float64 array} for every group with detections and GTs; rows are
-        the group's top ``max_dets`` detections by score, columns its GTs in file order.
+        (P,) float64 sums, bit-identical to ``np.sum``.
     """
-    # Detections: by group, then descending score, ties in file order; keep the top max_dets.
-    dt_order = np.lexsort((np.arange(len(dt_group)), -dt_scores, dt_group))
-    dt_keys, dt_starts, dt_counts = np.unique(dt_group[dt_order], return_index=True, return_counts=True)
-    rank = np.arange(len(dt_order)) - np.repeat(dt_starts, dt_counts)
-    dt_order = dt_order[rank < max_dets]
-    dt_counts = np.minimum(dt_counts, max_dets)
-    gt_order = np.argsort(gt_group, kind="stable")
-    gt_keys, gt_starts, gt_counts = np.unique(gt_group[gt_order], return_index=True, return_counts=True)
+    width = values.shape[1]
+    running = np.cumsum(values, axis=1)[:, -1]
+    if width < 8:
+        return running
+    blocked_end = counts - counts % 8
+    partial = values[:, :8].copy()
+    for start in range(8, width - 7, 8):
+        partial += np.where((blocked_end > start)[:, None], values[:, start:start + 8], 0.0)
+    blocked = ((partial[:, 0] + partial[:, 1]) + (partial[:, 2] + partial[:, 3])) + \
+              ((partial[:, 4] + partial[:, 5]) + (partial[:, 6] + partial[:, 7]))
+    for k in range(8, width):
+        blocked += np.where(k >= blocked_end, values[:, k], 0.0)
+    return np.where(counts < 8, running, blocked)
 
-    keys, dt_pos, gt_pos = np.intersect1d(dt_keys, gt_keys, assume_unique=True, return_indices=True)
-    n_dt, n_gt = dt_counts[dt_pos], gt_counts[gt_pos]
-    dt_first = np.concatenate([[0], np.cumsum(dt_counts)[:-1]])[dt_pos]
-    gt_first = gt_starts[gt_pos]
-    # Pair p of group i is (detection row r, GT column c), row-major as in the result matrix.
-    pairs = n_dt * n_gt
-    group_of_pair = np.repeat(np.arange(len(keys)), pairs)
-    within = np.arange(pairs.sum()) - np.repeat(np.cumsum(pairs) - pairs, pairs)
-    row, col = within // n_gt[group_of_pair], within % n_gt[group_of_pair]
-    dt_index = dt_order[dt_first[group_of_pair] + row]
-    gt_index = gt_order[gt_first[group_of_pair] + col]
 
-    xd, yd = dt_xy[dt_index, :, 0], dt_xy[dt_index, :, 1]
-    xg, yg, vg = (gt_keypoints[gt_index, :, i] for i in range(3))
-    labelled = vg > 0
-    has_labels = labelled.any(axis=1)
-    box = gt_boxes[gt_index]
-    x0, x1 = box[:, 0] - box[:, 2], box[:, 0] + box[:, 2] * 2
-    y0, y1 = box[:, 1] - box[:, 3], box[:, 1] + box[:, 3] * 2
-    zero = np.zeros_like(xd)
-    dx = np.where(has_labels[:, None], xd - xg,
-                  np.maximum(zero, x0[:, None] - xd) + np.maximum(zero, xd - x1[:, None]))
-    dy = np.where(has_labels[:, None], yd - yg,
-                  np.maximum(zero, y0[:, None] - yd) + np.maximum(zero, yd - y1[:, None]))
-    variances = (sigmas * 2) ** 2
-    e = (dx ** 2 + dy ** 2) / variances / (gt_areas[gt_index][:, None] + np.spacing(1)) / 2
+def labelled_boxes(keypoints: np.ndarray) -> np.ndarray:
+    """(G, K, 3) x, y, v -> (G, 4) x0, y0, x1, y1 around the labelled joints (inf/-inf without any)."""
+    labelled = keypoints[:, :, 2] > 0
+    x, y = keypoints[:, :, 0], keypoints[:, :, 1]
+    return np.stack([np.where(labelled, x, np.inf).min(axis=1, initial=np.inf),
+                     np.where(labelled, y, np.inf).min(axis=1, initial=np.inf),
+                     np.where(labelled, x, -np.inf).max(axis=1, initial=-np.inf),
+                     np.where(labelled, y, -np.inf).max(axis=1, initial=-np.inf)], axis=1)
 
-    # Mean of exp(-e) over the labelled joints (all joints for a GT without labels); rows sharing
-    # a joint mask are reduced together.
+
+def may_match(gt_boxes: np.ndarray, gt_scales: np.ndarray, dt_boxes: np.ndarray, gt_index: np.ndarray,
+              dt_index: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
+    """Pairs whose OKS can reach 0.5, the lowest matching threshold (a cheap, safe filter).
+
+    Every joint of a detection lies in the box around its joints, every labelled joint of a GT in
+    the box around those, so each joint distance is at least the gap D between the two boxes and
+    OKS <= exp(-D^2 / (2 sigma_max)^2 / (s + eps) / 2). A pair is dropped when that bound is below
+    exp(-1) = 0.37 (far from 0.5, whatever the rounding). GTs without labelled joints (infinite
+    boxes) are kept.
+
+    Args:
+        gt_boxes: (G, 4) :func:`labelled_boxes`. gt_scales: (G,) OKS scale.
+        dt_boxes: (D, 4) x0, y0, x1, y1 around each detection's evaluated joints.
+        gt_index, dt_index: (P,) the pairs. sigmas: (K,) OKS sigmas.
+    Returns:
+        (P,) bool.
+    """
+    g, d = gt_boxes[gt_index], dt_boxes[dt_index]
+    gap_x = np.maximum(np.maximum(g[:, 0] - d[:, 2], d[:, 0] - g[:, 2]), 0.0)
+    gap_y = np.maximum(np.maximum(g[:, 1] - d[:, 3], d[:, 1] - g[:, 3]), 0.0)
+    widest = (2 * np.max(sigmas)) ** 2
+    bound = (gap_x ** 2 + gap_y ** 2) / widest / (gt_scales[gt_index] + np.spacing(1)) / 2
+    return (bound <= 1.0) | ~np.isfinite(g[:, 0])
+
+
+CHUNK = 4096  # pairs per block: small temporaries stay in cache and are reused, not page-faulted
+
+
+def gt_tables(gt_keypoints: np.ndarray, gt_boxes: np.ndarray, gt_scales: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-GT arrays :func:`pair_oks` needs (computed once per ground truth).
+
+    Args:
+        gt_keypoints: (G, K, 3) x, y, v. gt_boxes: (G, 4) x, y, w, h. gt_scales: (G,) OKS scale.
+    """
+    num_joints = gt_keypoints.shape[1]
+    labelled = gt_keypoints[:, :, 2] > 0
+    counts = np.count_nonzero(labelled, axis=1)
+    has_labels = counts > 0
+    # The joints entering each GT's OKS (labelled ones; all for a GT without labels), first.
     used = np.where(has_labels[:, None], labelled, True)
-    pattern = np.packbits(used, axis=1, bitorder="little")
-    patterns, which = np.unique(pattern, axis=0, return_inverse=True)
-    which = which.reshape(-1)
-    oks = np.empty(len(dt_index))
-    for p in range(len(patterns)):
-        rows = np.flatnonzero(which == p)
-        mask = used[rows[0]]
-        # C order matters: numpy sums each row of a C-contiguous block pairwise like a 1-D sum.
-        selected = np.ascontiguousarray(e[rows][:, mask])
-        oks[rows] = np.exp(-selected).sum(axis=1) / np.count_nonzero(mask)
+    box = gt_boxes.astype(np.float64)
+    return {
+        # x of all joints, then y: one row gather per pair
+        "xy": np.ascontiguousarray(np.concatenate([gt_keypoints[:, :, 0], gt_keypoints[:, :, 1]], axis=1)),
+        "joints": np.argsort(~used, axis=1, kind="stable"),
+        "counts": np.where(has_labels, counts, num_joints), "has_labels": has_labels,
+        "scale": gt_scales + np.spacing(1),
+        "x0": box[:, 0] - box[:, 2], "x1": box[:, 0] + box[:, 2] * 2,
+        "y0": box[:, 1] - box[:, 3], "y1": box[:, 1] + box[:, 3] * 2,
+    }
 
-    matrices = np.split(oks, np.cumsum(pairs)[:-1])
-    return {int(key): matrix.reshape(rows, cols)
-            for key, matrix, rows, cols in zip(keys, matrices, n_dt, n_gt)}
+
+def pair_oks(gt: dict[str, np.ndarray], dt_xy: np.ndarray, gt_index: np.ndarray, dt_index: np.ndarray,
+             sigmas: np.ndarray) -> np.ndarray:
+    """OKS of the pairs (``dt_index[p]``, ``gt_index[p]``).
+
+    Args:
+        gt: :func:`gt_tables` of the GTs.
+        dt_xy: (D, K, 2) predicted x, y (any strides).
+        gt_index, dt_index: (P,) the pairs.
+        sigmas: (K,) OKS sigmas.
+    Returns:
+        (P,) float64 OKS.
+    """
+    dt = np.ascontiguousarray(np.concatenate([dt_xy[:, :, 0], dt_xy[:, :, 1]], axis=1))
+    variances = (np.asarray(sigmas, dtype=np.float64) * 2) ** 2
+    oks = np.empty(len(gt_index))
+    for start in range(0, len(gt_index), CHUNK):
+        part = slice(start, start + CHUNK)
+        oks[part] = _block_oks(gt, dt, gt_index[part], dt_index[part], variances)
+    return oks
+
+
+def _block_oks(gt: dict, dt: np.ndarray, g: np.ndarray, d: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """:func:`pair_oks` of one block of pairs (arrays prepared there)."""
+    k = len(variances)
+    dt_xy = np.take(dt, d, axis=0)
+    delta = dt_xy - np.take(gt["xy"], g, axis=0)
+    dx, dy = delta[:, :k], delta[:, k:]
+    box_pairs = np.flatnonzero(~gt["has_labels"][g])
+    if len(box_pairs):  # distances to the enlarged box of a GT without labelled joints
+        b, xb, yb = g[box_pairs], dt_xy[box_pairs, :k], dt_xy[box_pairs, k:]
+        dx[box_pairs] = np.maximum(0.0, gt["x0"][b, None] - xb) + np.maximum(0.0, xb - gt["x1"][b, None])
+        dy[box_pairs] = np.maximum(0.0, gt["y0"][b, None] - yb) + np.maximum(0.0, yb - gt["y1"][b, None])
+    # e = (dx**2 + dy**2) / variances / scale / 2, in place (same operations, same order).
+    np.square(delta, out=delta)
+    e = np.add(dx, dy, out=dx)
+    e /= variances
+    e /= gt["scale"][g][:, None]
+    e /= 2
+    np.minimum(e, 800.0, out=e)  # exp(-800) and exp(-e) for any larger e are both exactly 0.0
+    values = np.exp(np.negative(e, out=e), out=e)
+    # The joints entering the OKS first (in joint order), zeros after them, then numpy's sum.
+    counts = gt["counts"][g]
+    values = np.take_along_axis(values, np.take(gt["joints"], g, axis=0), axis=1)
+    values *= np.arange(k) < counts[:, None]  # x * 1.0 is exact
+    return _numpy_row_sum(values, counts) / counts

@@ -45,7 +45,10 @@ def sample_at_points(feature_map: Tensor, points: Tensor, align_corners: bool = 
     inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
     index = torch.where(inside, ys * w + xs, 0).reshape(b, 4 * j, 1).expand(b, 4 * j, c)
     pixels = feature_map.permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view when channels-last
-    values = torch.gather(pixels, 1, index) * inside.reshape(b, 4 * j, 1).to(feature_map.dtype)
+    # Neighbour values in the result dtype, so that the differences below are not rounded to a
+    # half-precision map's 8 or 11 bits (a no-op for float32 maps).
+    result = torch.promote_types(feature_map.dtype, points.dtype)
+    values = torch.gather(pixels, 1, index).to(result) * inside.reshape(b, 4 * j, 1).to(result)
     v00, v01, v10, v11 = values.reshape(b, 4, j, c).unbind(1)
     ax, ay = ax[..., None], ay[..., None]
     top = v00 + ax * (v01 - v00)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import torch
 
 from opec.fileio import atomic_write_json
@@ -107,20 +108,27 @@ def _merge(ref_pose: torch.Tensor, cluster: torch.Tensor, cluster_scores: torch.
     return (cluster * normed[..., None]).sum(dim=0), (weights * normed).sum(dim=0)
 
 
+def result_entry(image_name: str, keypoints, score: float, bbox=None, decimals: int | None = None) -> dict:
+    """One entry of AlphaPose's results JSON (the format every tool here writes): ``image_id`` = the
+    file's base name, ``category_id`` 1, ``keypoints`` = J*(x, y, score) floats, ``score``, and the
+    corner-format ``bbox`` [x1, y1, x2, y2] when given (as OPEC-Net's modified writer adds).
+    ``decimals``: round the coordinates (None: full float precision)."""
+    def floats(values):
+        values = [float(v) for v in np.asarray(values, dtype=np.float64).reshape(-1)]
+        return values if decimals is None else [round(v, decimals) for v in values]
+
+    entry = {"image_id": os.path.basename(image_name), "category_id": 1, "keypoints": floats(keypoints),
+             "score": float(score)}
+    if bbox is not None:
+        entry["bbox"] = floats(bbox)
+    return entry
+
+
 def alphapose_result_dicts(image_name: str, persons: list[dict], include_bbox: bool = False) -> list[dict]:
-    """AlphaPose ``write_json`` entries of one image: image_id = file base name, category_id 1,
-    keypoints = J*(x, y, score) floats, score = proposal score (+ 'bbox' [x1, y1, x2, y2] if asked,
-    as OPEC-Net's modified writer does)."""
-    entries = []
-    for person in persons:
-        keypoints = torch.cat([person["keypoints"], person["kp_score"].reshape(-1, 1)], dim=1)
-        entry = {"image_id": os.path.basename(image_name), "category_id": 1,
-                 "keypoints": [float(v) for v in keypoints.reshape(-1)],
-                 "score": float(person["proposal_score"].reshape(-1)[0])}
-        if include_bbox:
-            entry["bbox"] = [float(v) for v in person["bbox"]]
-        entries.append(entry)
-    return entries
+    """:func:`result_entry` for each :func:`pose_nms` person of one image (score = proposal score)."""
+    return [result_entry(image_name, torch.cat([p["keypoints"], p["kp_score"].reshape(-1, 1)], dim=1),
+                         p["proposal_score"].reshape(-1)[0], p["bbox"] if include_bbox else None)
+            for p in persons]
 
 
 def write_alphapose_results(path, per_image: dict, include_bbox: bool = False) -> None:

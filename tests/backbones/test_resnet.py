@@ -74,7 +74,7 @@ def test_refiner_fits_a_batch_of_its_taps():
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
-    assert losses[-1] < 0.8 * losses[0]
+    assert losses[-1] < 0.9 * losses[0]  # a tenth off in six Adam steps
 
 
 @pytest.mark.slow

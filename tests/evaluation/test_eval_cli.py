@@ -97,3 +97,22 @@ def test_wrong_keypoint_count_through_cli(gt_and_results, tmp_path):
     results.write_text(json.dumps([result(1, person(0, 0, 10, 10, 17)[:, :2], 0.5)]))
     proc = run_cli("--dataset", "crowdpose", "--gt", gt, "--results", results, "--no-easy-medium-hard")
     assert_one_line_error(proc, str(results), "[0].keypoints", "expected 42 numbers", "51")
+
+
+def test_convention_switch(gt_writer, tmp_path):
+    """--convention xtcocotools drops the detection whose joint scores are all 0 (a false
+    positive ranked first under the official convention: AP 0.5)."""
+    joints = person(0, 0, 100, 200, 14)
+    gt = gt_writer("crowdpose", {1: 0.5}, [gt_annotation(1, joints, (0, 0, 100, 200))])
+    far = [[x + 3000, y, 0.0] for x, y in joints[:, :2]]
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps([result(1, far, 0.9), result(1, joints[:, :2], 0.5)]))
+    values = {}
+    for convention in ("official", "xtcocotools"):
+        out = tmp_path / f"{convention}.json"
+        proc = run_cli("--dataset", "crowdpose", "--gt", gt, "--results", results, "--out", out,
+                       "--convention", convention)
+        assert proc.returncode == 0, proc.stderr
+        values[convention] = json.loads(out.read_text())["AP"]
+    assert values["official"] == pytest.approx(0.5, abs=1e-12)
+    assert values["xtcocotools"] == pytest.approx(1.0, abs=1e-12)

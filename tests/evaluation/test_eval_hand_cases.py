@@ -2,7 +2,8 @@
 
 With one GT and one detection whose OKS is o, the detection is a true positive at every OKS
 threshold t <= o (precision 1 at all 101 recall points) and a miss above, so AP = AR = the
-fraction of the thresholds 0.50, 0.55, ..., 0.95 that are <= o.
+fraction of the thresholds 0.50, 0.55, ..., 0.95 that are <= o. ("1" is 1 - 2**-52 in the
+official tools: precision = TP / (TP + FP + eps), hence the 1e-12 tolerances.)
 """
 from __future__ import annotations
 
@@ -55,9 +56,9 @@ def test_single_pair_with_known_oks_crowdpose_scale(gt_writer, oks):
     metrics = _single_pair(gt_writer, "crowdpose", oks)
     assert metrics["AP"] == pytest.approx(expected_ap(oks), abs=1e-12)
     assert metrics["AR"] == pytest.approx(expected_ap(oks), abs=1e-12)
-    assert metrics["AP80"] == (1.0 if oks >= 0.8 else 0.0)
-    assert metrics["AP90"] == (1.0 if oks >= 0.9 else 0.0)
-    assert metrics["AP50"] == (1.0 if oks >= 0.5 else 0.0)
+    assert metrics["AP80"] == pytest.approx(1.0 if oks >= 0.8 else 0.0, abs=1e-12)
+    assert metrics["AP90"] == pytest.approx(1.0 if oks >= 0.9 else 0.0, abs=1e-12)
+    assert metrics["AP50"] == pytest.approx(1.0 if oks >= 0.5 else 0.0, abs=1e-12)
     assert metrics["AP_medium"] == pytest.approx(expected_ap(oks), abs=1e-12)
     assert metrics["AP_easy"] == metrics["AP_hard"] == -1.0  # empty subsets
 
@@ -67,7 +68,7 @@ def test_single_pair_with_known_oks_coco_stored_area(gt_writer, oks):
     """coco/ochuman use the stored ``area`` (here unlike w*h and 0.53*w*h) and COCO's sigmas."""
     metrics = _single_pair(gt_writer, "coco", oks, joint=9, area=5000.0)
     assert metrics["AP"] == pytest.approx(expected_ap(oks), abs=1e-12)
-    assert metrics["AP75"] == (1.0 if oks >= 0.75 else 0.0)
+    assert metrics["AP75"] == pytest.approx(1.0 if oks >= 0.75 else 0.0, abs=1e-12)
     assert metrics["APl"] == -1.0 and metrics["APm"] == pytest.approx(expected_ap(oks), abs=1e-12)
 
 
@@ -79,7 +80,7 @@ def test_occluded_joints_count_and_joint_scores_do_not(gt_writer):
     predicted[:7, :2] = joints[:7, :2]  # 7 of 14 joints exact, the rest far away: OKS = 0.5
     gt = gt_writer("crowdpose", {1: 0.1}, [gt_annotation(1, joints, (0, 0, 100, 200))])
     metrics = evaluate_keypoints(gt, [result(1, predicted, 0.5)], "crowdpose")
-    assert metrics["AP50"] == 1.0 and metrics["AP"] == pytest.approx(0.1, abs=1e-12)
+    assert metrics["AP50"] == pytest.approx(1.0, abs=1e-12) and metrics["AP"] == pytest.approx(0.1, abs=1e-12)
 
 
 def test_opec12_ignores_head_and_neck(gt_writer):

@@ -67,3 +67,26 @@ def test_half_precision_maps_are_sampled_at_full_precision_points():
     ours = sample_at_points(feature_map.to(torch.bfloat16), points)
     assert ours.dtype == torch.float32
     assert abs(ours.item() - expected) < 1e-3
+
+
+def test_bfloat16_autocast_keeps_positions_in_float32():
+    """Under CPU bfloat16 autocast the decoder's maps come out bfloat16; the sampling positions and
+    weights must stay float32 (bfloat16 would put a point on a 1/8-pixel grid at x ~ 60 px), so the
+    result equals float64 interpolation of the same bfloat16 map values."""
+    generator = torch.Generator().manual_seed(1)
+    conv = torch.nn.Conv2d(3, 8, 1)
+    image = torch.randn(2, 3, 80, 64, generator=generator)
+    # Points between pixel centres far from the origin, 1/1000 px apart.
+    points = torch.tensor([[[0.9, 0.9], [0.9 + 2 / 63 / 1000, 0.9]]] * 2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        feature_map = conv(image)
+        assert feature_map.dtype == torch.bfloat16
+        ours = sample_at_points(feature_map, points)
+    assert ours.dtype == torch.float32
+    expected = _grid_sample(feature_map.detach().double(), points.double(), True)
+    # float32 positions near x = 60 px carry ~4e-6 px of rounding (times neighbour differences <= ~5).
+    torch.testing.assert_close(ours.double(), expected, rtol=1e-5, atol=3e-5)
+    # The two points 1/1000 px apart give different features (they would coincide in bfloat16).
+    assert (ours[:, 0] - ours[:, 1]).abs().max() > 0
+    rounded = _grid_sample(feature_map.detach().double(), points.bfloat16().double(), True)
+    assert (rounded - expected).abs().max() > 1e-3  # what keeping the positions in float32 avoids

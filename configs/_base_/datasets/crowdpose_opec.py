@@ -45,6 +45,7 @@ test_data = dict(
     target_json='test_process_datasets/crowdpose_test.json',        # CrowdPose test GT
     img_dir='../crowdpose/images',
     dataset='crowdpose',
+    convention='official',  # 'xtcocotools' to compare with mmpose's numbers (docs/evaluation.md)
     batch_size=60,  # persons per evaluation batch
     num_workers=4,
 )

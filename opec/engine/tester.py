@@ -25,6 +25,7 @@ from opec.engine.feature_sources import build_feature_source
 from opec.engine.progress import Progress
 from opec.evaluation import KeypointEvaluator, protocol
 from opec.evaluation.protocol import BEST_MATCH_IOU, REPLACE_THRESHOLD
+from opec.keypoints import OPEC12
 from opec.refiner import build_model
 
 
@@ -48,7 +49,7 @@ def refine_persons(model, dataset: TestDataset, model_input, device, batch_size:
             parts.append(crop_module.denormalize_from_box(last, boxes[:, :2], boxes[:, 2:4]))
             bar.update(len(last))
     model.train(was_training)
-    mine = np.concatenate(parts) if parts else np.zeros((0, 12, 2))
+    mine = np.concatenate(parts) if parts else np.zeros((0, OPEC12.num_joints, 2))
     gathered = dist_utils.gather_to_main(mine)
     return None if gathered is None else np.concatenate(gathered)
 
@@ -93,14 +94,15 @@ class ProtocolTester:
         self.dataset = TestDataset(test.pred_json, test.img_dir, crops=self.features.needs_crops,
                                    dataset=test.get("dataset", "crowdpose"))
         self.best_match = read_predictions(test.best_json)
-        self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"), protocol="opec12")
+        self.evaluator = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"), protocol="opec12",
+                                           convention=test.get("convention", "official"))
         self.features.attach("test", self.dataset, [test.pred_json])
         self.batch_size = int(test.get("batch_size", 60))
         self.num_workers = int(test.get("num_workers", 4)) if self.features.needs_crops else 0
 
     def initial(self) -> tuple[dict, dict]:
         """Metrics of the unrefined predictions (without best match, with best match)."""
-        return evaluate_protocol(self.evaluator, self.dataset, None, self.best_match)
+        return self.scores(None)
 
     def refine(self, checkpoint) -> np.ndarray:
         """Refined joints (N,12,2) in image pixels with the weights of ``checkpoint``."""
@@ -108,6 +110,14 @@ class ProtocolTester:
         return refine_persons(self.model, self.dataset, lambda batch: self.features(batch, "test"),
                               self.device, self.batch_size, self.num_workers)
 
+    def results(self, refined_xy: np.ndarray | None) -> tuple[list[dict], list[dict]]:
+        """The two results lists the protocol scores (``refined_xy`` None: the initial poses)."""
+        return protocol_results(self.dataset, refined_xy, self.best_match)
+
+    def scores(self, refined_xy: np.ndarray | None) -> tuple[dict, dict]:
+        """Metrics (without best match, with best match) of ``refined_xy`` (None: the initial poses)."""
+        return evaluate_protocol(self.evaluator, self.dataset, refined_xy, self.best_match)
+
     def evaluate(self, checkpoint) -> tuple[dict, dict]:
         """Metrics of ``checkpoint``'s refinement (without best match, with best match)."""
-        return evaluate_protocol(self.evaluator, self.dataset, self.refine(checkpoint), self.best_match)
+        return self.scores(self.refine(checkpoint))
