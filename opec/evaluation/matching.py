@@ -20,7 +20,7 @@ TRUE_POSITIVE, FALSE_POSITIVE, IGNORED = 1, 0, 2
 
 
 def match_groups(rows: list[np.ndarray], gt_ignored: np.ndarray, gt_crowd: np.ndarray,
-                 thresholds: np.ndarray) -> list[np.ndarray]:
+                 thresholds: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Greedy matching in groups of equal padded width, rank by rank.
 
     For each detection the group's GTs are put in preference order -- non-ignored first, then by
@@ -34,7 +34,8 @@ def match_groups(rows: list[np.ndarray], gt_ignored: np.ndarray, gt_crowd: np.nd
         gt_ignored, gt_crowd: (N_0, Gmax) bool per GT.
         thresholds: (T,) OKS thresholds.
     Returns:
-        per rank, (N_r, T) int8: 0 unmatched, 1 matched to a non-ignored GT, 2 to an ignored GT.
+        per rank, (N_r, T) int8: 0 unmatched, 1 matched to a non-ignored GT, 2 to an ignored GT;
+        and (N_r, T) int64: the matched GT's column, -1 when unmatched.
     """
     groups, width = gt_ignored.shape
     limit = np.minimum(thresholds, 1 - 1e-10)[None, :, None]
@@ -54,7 +55,9 @@ def match_groups(rows: list[np.ndarray], gt_ignored: np.ndarray, gt_crowd: np.nd
         taken[g, t, column] = True
         matched = np.zeros((active, len(thresholds)), dtype=np.int8)
         matched[g, t] = np.where(ignored[g, column], 2, 1)
-        out.append(matched)
+        columns = np.full((active, len(thresholds)), -1, dtype=np.int64)
+        columns[g, t] = column
+        out.append((matched, columns))
     return out
 
 
@@ -66,7 +69,7 @@ def ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, gt_start: np.ndarray,
                  n_gt: np.ndarray, gt_ignored: np.ndarray, gt_crowd: np.ndarray, dt_outside: np.ndarray,
-                 thresholds: np.ndarray) -> np.ndarray:
+                 thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Match every detection at every threshold and area range.
 
     Detections are in group order (a group = one image and category), best score first within a
@@ -80,9 +83,11 @@ def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, g
         dt_outside: (A, D) the detection's area lies outside the area range.
         thresholds: (T,) OKS thresholds.
     Returns:
-        (A, T, D) int8: :data:`TRUE_POSITIVE`, :data:`FALSE_POSITIVE` or :data:`IGNORED`.
+        (A, T, D) int8: :data:`TRUE_POSITIVE`, :data:`FALSE_POSITIVE` or :data:`IGNORED`; and
+        (A, T, D) int64: the matched GT (its position in the GT order), -1 when unmatched.
     """
     status = np.zeros((gt_ignored.shape[0], len(thresholds), dt_outside.shape[1]), dtype=np.int8)
+    matched_gt = np.full(status.shape, -1, dtype=np.int64)
     sizes = n_dt * n_gt
     pair_start = np.cumsum(sizes) - sizes
     widths = np.ones_like(n_gt) if not len(n_gt) else 1 << np.ceil(np.log2(n_gt)).astype(np.int64)
@@ -110,8 +115,11 @@ def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, g
         for area in range(len(status)):
             ignored = np.zeros_like(crowd)
             ignored[g_group, g_col] = gt_ignored[area, g_src]
-            for r, matched in enumerate(match_groups(rows, ignored, crowd, thresholds)):
-                status[area][:, dt_start[members[:len(matched)]] + r] = matched.T
+            for r, (matched, columns) in enumerate(match_groups(rows, ignored, crowd, thresholds)):
+                owners = members[:len(matched)]
+                status[area][:, dt_start[owners] + r] = matched.T
+                matched_gt[area][:, dt_start[owners] + r] = np.where(columns >= 0, gt_start[owners, None] + columns,
+                                                                     -1).T
     # 1 -> true positive, 2 -> ignored; unmatched: a false positive, or ignored outside the area range.
     status[(status == 0) & dt_outside[:, None, :]] = IGNORED
-    return status
+    return status, matched_gt
