@@ -15,7 +15,9 @@ Steps, each applied on top of the previous ones:
    become ignore regions (they can never be found).
 
 Each step is evaluated on every slice: all, the crowd levels (images) and the overlap levels
-(persons; see :func:`evaluate_slices`).
+(persons; see :func:`evaluate_slices`), by the evaluator's matching and accumulation
+(:meth:`KeypointEvaluator.match` / :meth:`KeypointEvaluator.accumulate`) with the state's
+scores, OKS, removed detections and ignore flags.
 """
 from __future__ import annotations
 
@@ -23,11 +25,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from opec.analysis.matching import greedy_match_slices, score_rank
-from opec.analysis.precision import ap_metrics, crowd_subset_ap, precision_array
-from opec.analysis.scene import MAX_DETS, Scene
-from opec.analysis.similarity import pair_oks
+from opec.analysis.scene import Scene
 from opec.analysis.taxonomy import CATEGORIES, MATCH_OKS, Taxonomy
+from opec.evaluation.accumulate import OKS_THRESHOLDS
+from opec.evaluation.keypoint_ap import mean_valid, threshold_index
+from opec.evaluation.oks import pair_oks
 
 FIX_ORDER = ("miss", "swap", "inversion", "jitter")
 STEPS = ("original",) + FIX_ORDER + ("rescore", "background_fp", "false_negatives")
@@ -46,7 +48,7 @@ class State:
 
     @classmethod
     def of(cls, scene: Scene) -> "State":
-        return cls(scene.xy, scene.oks, scene.scores, np.zeros(scene.num_detections, dtype=bool),
+        return cls(scene.xy, scene.pairs.oks, scene.scores, np.zeros(scene.num_detections, dtype=bool),
                    scene.truth.ignore)
 
 
@@ -61,13 +63,27 @@ class Slices:
 def nearest_gt(scene: Scene) -> np.ndarray:
     """(D,) the non-ignored GT with the highest OKS with each detection (first on ties), -1 when its
     image has none: the person slice an unmatched detection belongs to."""
-    valid = ~scene.truth.ignore[scene.pair_gt]
-    pairs = np.flatnonzero(valid)
-    order = pairs[np.lexsort((pairs, -scene.oks[pairs], scene.pair_dt[pairs]))]
-    first = order[np.r_[True, scene.pair_dt[order][1:] != scene.pair_dt[order][:-1]]] if len(order) else order
+    pair_dt, pair_gt, oks = scene.pairs.dt, scene.pairs.gt, scene.pairs.oks
+    pairs = np.flatnonzero(~scene.truth.ignore[pair_gt])
+    order = pairs[np.lexsort((pairs, -oks[pairs], pair_dt[pairs]))]
+    first = order[np.r_[True, pair_dt[order][1:] != pair_dt[order][:-1]]] if len(order) else order
     nearest = np.full(scene.num_detections, -1, dtype=np.int64)
-    nearest[scene.pair_dt[first]] = scene.pair_gt[first]
+    nearest[pair_dt[first]] = pair_gt[first]
     return nearest
+
+
+def ap_metrics(precision: np.ndarray) -> dict[str, float]:
+    """AP, AP50, AP75 of a (T, 101, C) precision array: the evaluator's mean of the entries > -1."""
+    return {"AP": mean_valid(precision), "AP50": mean_valid(precision[threshold_index(OKS_THRESHOLDS, 0.5)]),
+            "AP75": mean_valid(precision[threshold_index(OKS_THRESHOLDS, 0.75)])}
+
+
+def crowd_level_ap(precision: np.ndarray) -> dict[str, float]:
+    """AP, AP50, AP75 of an image subset's (T, 101, C) precision: the CrowdPose API's easy / medium /
+    hard value, the plain mean including -1 entries."""
+    return {"AP": float(np.mean(precision)),
+            "AP50": float(np.mean(precision[threshold_index(OKS_THRESHOLDS, 0.5)])),
+            "AP75": float(np.mean(precision[threshold_index(OKS_THRESHOLDS, 0.75)]))}
 
 
 def evaluate_slices(scene: Scene, state: State, slices: Slices, nearest: np.ndarray) -> dict[str, dict[str, float]]:
@@ -75,57 +91,55 @@ def evaluate_slices(scene: Scene, state: State, slices: Slices, nearest: np.ndar
 
     ``all`` and the crowd levels come from one matching (a crowd level is the image subset's
     accumulation, the CrowdPose API's plain mean including -1 entries). A person slice is matched
-    with the other GTs as ignore regions (in the same matching pass), and an unmatched detection
-    counts only in the slice of its nearest GT (``nearest``; a detection in an image without
-    non-ignored GTs counts everywhere), as the evaluators' area ranges treat GTs and detections
-    outside the range.
+    with the other GTs as ignore regions, and an unmatched detection counts only in the slice of
+    its nearest GT (``nearest``; a detection in an image without non-ignored GTs counts
+    everywhere), as the evaluators' area ranges treat GTs and detections outside the range: the
+    slices are the matching's sets of ignore flags, all matched in one pass.
     """
     truth = scene.truth
+    evaluator = truth.evaluator
     persons = list(slices.persons.values())
-    # "all" and every person slice in one matching pass (one set of ignore flags each)
     gt_ignore = np.stack([state.gt_ignore] + [state.gt_ignore | ~mask for mask in persons])
     outside = np.stack([np.zeros(scene.num_detections, dtype=bool)]
                        + [(nearest >= 0) & ~mask[np.maximum(nearest, 0)] for mask in persons])
-    matches = greedy_match_slices(scene, scores=state.scores, oks=state.oks, gt_ignore=gt_ignore,
-                                  removed=state.removed, outside=outside)
-    match = matches[0]
-    precision = precision_array(scene, match, state.scores, gt_ignore=state.gt_ignore)
-    out = {"all": ap_metrics(precision, match.thresholds)}
-    t50, t75 = (int(np.flatnonzero(np.isclose(match.thresholds, v))[0]) for v in (0.5, 0.75))
+    match = evaluator.match(scene.detections, scores=state.scores, removed=state.removed,
+                            pairs=replace(scene.pairs, oks=state.oks), gt_ignored=gt_ignore, dt_outside=outside)
+    precision, _ = evaluator.accumulate(scene.detections, match, gt_ignored=gt_ignore)  # (T, 101, C, S)
+    out = {"all": ap_metrics(precision[..., 0])}
+    everything = replace(match, status=match.status[:1])
     for name, ids in slices.images.items():
-        dt_in, gt_in = np.isin(scene.group // truth.num_categories, ids), np.isin(truth.gt.image_ids, ids)
-        sub = precision_array(scene, match, state.scores, dt_select=dt_in, gt_ignore=state.gt_ignore,
-                              gt_select=gt_in)
-        out[name] = {"AP": crowd_subset_ap(sub), "AP50": crowd_subset_ap(sub[t50]),
-                     "AP75": crowd_subset_ap(sub[t75])}
-    for name, ignore, slice_match in zip(slices.persons, gt_ignore[1:], matches[1:]):
-        out[name] = ap_metrics(precision_array(scene, slice_match, state.scores, gt_ignore=ignore),
-                               slice_match.thresholds)
+        subset, _ = evaluator.accumulate(scene.detections, everything, images=np.isin(truth.gt.image_ids, ids),
+                                         gt_ignored=gt_ignore[:1])
+        out[name] = crowd_level_ap(subset[..., 0])
+    for s, name in enumerate(slices.persons, start=1):
+        out[name] = ap_metrics(precision[..., s])
     return out
 
 
 def fix_joints(scene: Scene, state: State, taxonomy: Taxonomy, category: str) -> State:
     """Move the joints of ``category`` onto their matched GT joint; recompute the OKS of the
-    moved detections' pairs."""
+    moved detections' pairs (the evaluator's OKS)."""
     moved = taxonomy.category == CATEGORIES.index(category)
     if not moved.any():
         return state
+    truth = scene.truth
     xy = state.xy.copy()
     rows, joints = np.nonzero(moved)
-    xy[rows, joints] = scene.truth.gt.keypoints[taxonomy.dt_gt[rows], joints, :2]
+    xy[rows, joints] = truth.gt.keypoints[taxonomy.dt_gt[rows], joints, :2]
     oks = state.oks.copy()
-    pairs = np.flatnonzero(moved.any(axis=1)[scene.pair_dt])
-    oks[pairs] = pair_oks(scene.truth, xy[scene.pair_dt[pairs]], scene.pair_gt[pairs])
+    pair_dt, pair_gt = scene.pairs.dt, scene.pairs.gt
+    pairs = np.flatnonzero(moved.any(axis=1)[pair_dt])
+    oks[pairs] = pair_oks(truth.oks_tables, xy, pair_gt[pairs], pair_dt[pairs], truth.sigmas)
     return replace(state, xy=xy, oks=oks)
 
 
 def optimal_scores(scene: Scene, state: State) -> np.ndarray:
     """(D,) scores from a one-to-one pairing of detections and non-ignored GTs per image in
     descending OKS order (ties: pair order): the pair's OKS, 0 for unpaired detections."""
-    valid = np.flatnonzero(~state.gt_ignore[scene.pair_gt] & ~state.removed[scene.pair_dt])
+    valid = np.flatnonzero(~state.gt_ignore[scene.pairs.gt] & ~state.removed[scene.pairs.dt])
     rank = np.empty(len(valid), dtype=np.int64)
     rank[np.lexsort((valid, -state.oks[valid]))] = np.arange(len(valid))
-    p_dt, p_gt = scene.pair_dt[valid], scene.pair_gt[valid]
+    p_dt, p_gt = scene.pairs.dt[valid], scene.pairs.gt[valid]
     scores = np.zeros(scene.num_detections)
     free_dt = np.ones(scene.num_detections, dtype=bool)
     free_gt = np.ones(len(state.gt_ignore), dtype=bool)
@@ -146,16 +160,17 @@ def optimal_scores(scene: Scene, state: State) -> np.ndarray:
 def max_oks_per_detection(scene: Scene, state: State) -> np.ndarray:
     """(D,) highest OKS of each detection with any GT of its image (0 without GTs)."""
     best = np.zeros(scene.num_detections)
-    np.maximum.at(best, scene.pair_dt, state.oks)
+    np.maximum.at(best, scene.pairs.dt, state.oks)
     return best
 
 
 def max_oks_per_gt(scene: Scene, state: State) -> np.ndarray:
     """(G,) highest OKS of each GT with a counted detection (top 20 of its image, not removed)."""
-    counted = score_rank(scene.group, state.scores, ~state.removed) < MAX_DETS
-    pairs = np.flatnonzero(counted[scene.pair_dt])
+    counted = np.zeros(scene.num_detections, dtype=bool)
+    counted[scene.truth.evaluator.kept(scene.detections, state.scores, state.removed)] = True
+    pairs = np.flatnonzero(counted[scene.pairs.dt])
     best = np.zeros(len(state.gt_ignore))
-    np.maximum.at(best, scene.pair_gt[pairs], state.oks[pairs])
+    np.maximum.at(best, scene.pairs.gt[pairs], state.oks[pairs])
     return best
 
 

@@ -21,21 +21,14 @@ VISIBILITY_NAMES = {1: "v=1 (occluded)", 2: "v=2 (visible)"}
 
 
 def crowd_levels(truth: Truth) -> dict[str, np.ndarray]:
-    """{level: (G,) bool mask of the GTs of its images}, empty when the GT has no crowdIndex.
-    The detections' masks follow from their image (see :func:`image_mask`)."""
+    """{level: (image ids of that level)}, empty when the GT has no crowdIndex."""
     crowd_index = truth.gt.crowd_index
     if crowd_index is None:
         return {}
-    ids = np.array(sorted(crowd_index), dtype=np.int64)
-    values = np.array([crowd_index[i] for i in ids])
+    ids = truth.gt.image_ids
     easy, medium = CROWD_SPLIT
-    level = np.select([values < easy, values < medium], [0, 1], 2)
+    level = np.select([crowd_index < easy, crowd_index < medium], [0, 1], 2)
     return {name: ids[level == i] for i, name in enumerate(CROWD_LEVELS)}
-
-
-def image_mask(image_ids: np.ndarray, selected: np.ndarray) -> np.ndarray:
-    """(N,) bool: which of ``image_ids`` are in ``selected``."""
-    return np.isin(image_ids, selected)
 
 
 def box_iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -50,8 +43,8 @@ def box_iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def overlap_counts(truth: Truth) -> np.ndarray:
     """(G,) number of other non-crowd GTs of the same image with box IoU > 0.1."""
     gt = truth.gt
-    order = np.argsort(gt.image_ids, kind="stable")
-    _, starts, counts = np.unique(gt.image_ids[order], return_index=True, return_counts=True)
+    order = np.argsort(gt.image_index, kind="stable")
+    _, starts, counts = np.unique(gt.image_index[order], return_index=True, return_counts=True)
     sizes = counts ** 2
     group = np.repeat(np.arange(len(counts)), sizes)
     within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
@@ -60,7 +53,7 @@ def overlap_counts(truth: Truth) -> np.ndarray:
     other = (first != second) & ~truth.crowd[second]
     first, second = first[other], second[other]
     overlapping = box_iou_xywh(gt.boxes[first], gt.boxes[second]) > OVERLAP_IOU
-    return np.bincount(first[overlapping], minlength=len(gt.image_ids))
+    return np.bincount(first[overlapping], minlength=len(gt.image_index))
 
 
 def overlap_levels(truth: Truth) -> dict[str, np.ndarray]:

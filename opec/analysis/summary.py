@@ -33,7 +33,7 @@ def taxonomy_summary(scene: Scene, taxonomy: Taxonomy, slices: Slices,
     out = {"overall": _count_block(per_joint.sum(axis=0)),
            "per_joint": {name: _count_block(row) for name, row in zip(truth.joint_names, per_joint)},
            "slices": {}}
-    images = scene.group // truth.num_categories
+    images = truth.gt.image_ids[scene.detections.image_index]
     for name, ids in slices.images.items():
         out["slices"][name] = _count_block(category_counts(taxonomy.category, np.isin(images, ids)).sum(axis=0))
     matched = taxonomy.dt_gt >= 0
@@ -87,7 +87,7 @@ def _persons(truth: Truth, before: Scene, before_tax: Taxonomy, after: Scene, af
         return scene.xy[rows[0]].tolist() if len(rows) else None
 
     def entry(g: int) -> dict:
-        return {"annotation": int(g), "image_id": int(truth.gt.image_ids[g]),
+        return {"annotation": int(g), "image_id": int(truth.gt.image_ids[truth.gt.image_index[g]]),
                 "oks_before": float(oks_before[g]), "oks_after": float(oks_after[g]), "change": float(change[g]),
                 "before_keypoints": pose(before, before_tax, g), "after_keypoints": pose(after, after_tax, g)}
 

@@ -1,7 +1,7 @@
 """Keypoint error taxonomy (Ronchi & Perona, ICCV 2017), for every detection matched to a GT.
 
-Detections are matched to GTs as the evaluators do (greedy by score, at most 20 per image), at
-OKS 0.1. For each detection matched to a non-ignored GT person and each of that person's
+Detections are matched to GTs by the evaluator (:meth:`KeypointEvaluator.match`: greedy by score,
+at most 20 per image), at OKS 0.1. For each detection matched to a non-ignored GT person and each of that person's
 labelled joints (v > 0), with ks the joint's keypoint similarity (:mod:`opec.analysis.similarity`):
 
 * **good**      ks >= 0.85
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from opec.analysis.matching import greedy_match
 from opec.analysis.scene import Scene
 from opec.analysis.similarity import joint_similarity
+from opec.evaluation.matching import TRUE_POSITIVE
 
 CATEGORIES = ("good", "jitter", "inversion", "swap", "miss")
 GOOD, JITTER, INVERSION, SWAP, MISS = range(5)
@@ -46,8 +46,10 @@ def classify(scene: Scene, xy: np.ndarray | None = None) -> Taxonomy:
     truth, gt = scene.truth, scene.truth.gt
     xy = scene.xy if xy is None else xy
     n_dt, n_k = xy.shape[0], len(truth.sigmas)
-    match = greedy_match(scene, [MATCH_OKS])
-    dt_gt = np.where(match.ignored[0], -1, match.gt[0])
+    match = truth.evaluator.match(scene.detections, np.array([MATCH_OKS]), pairs=scene.pairs)
+    dt_gt = np.full(n_dt, -1, dtype=np.int64)
+    found = match.status[0, 0] == TRUE_POSITIVE  # matched to a non-ignored GT
+    dt_gt[match.kept[found]] = match.gt[0, 0, found]
     matched = np.flatnonzero(dt_gt >= 0)
     own = dt_gt[matched]
     ks = np.full((n_dt, n_k), np.nan)
@@ -59,10 +61,10 @@ def classify(scene: Scene, xy: np.ndarray | None = None) -> Taxonomy:
 
     # Best ks against the same or the mirrored joint of another annotated person of the image.
     ks_other = np.full((n_dt, n_k), np.nan)
-    pairs = np.flatnonzero((dt_gt[scene.pair_dt] >= 0) & (scene.pair_gt != dt_gt[scene.pair_dt])
-                           & ~truth.crowd[scene.pair_gt])
+    pair_dt, pair_gt = scene.pairs.dt, scene.pairs.gt
+    pairs = np.flatnonzero((dt_gt[pair_dt] >= 0) & (pair_gt != dt_gt[pair_dt]) & ~truth.crowd[pair_gt])
     if len(pairs):
-        p_dt, p_gt = scene.pair_dt[pairs], scene.pair_gt[pairs]
+        p_dt, p_gt = pair_dt[pairs], pair_gt[pairs]
         scale = gt.areas[p_gt]
         same = joint_similarity(xy[p_dt], gt.keypoints[p_gt], scale, truth.sigmas)
         flipped = joint_similarity(xy[p_dt], gt.keypoints[p_gt][:, truth.flip, :], scale, truth.sigmas[truth.flip])

@@ -36,7 +36,7 @@ def replaced_joints(scene: Scene, taxonomy: Taxonomy, threshold: float = REPLACE
     """(G, K) bool: the joint's score in the detection matched to its person is < ``threshold``."""
     replaced = np.zeros(scene.truth.gt.keypoints.shape[:2], dtype=bool)
     matched = np.flatnonzero(taxonomy.dt_gt >= 0)
-    replaced[taxonomy.dt_gt[matched]] = scene.joint_scores[matched] < threshold
+    replaced[taxonomy.dt_gt[matched]] = scene.detections.joint_scores[matched] < threshold
     return replaced
 
 
@@ -58,8 +58,8 @@ def person_oks(scene: Scene, taxonomy: Taxonomy) -> np.ndarray:
     ignored GTs)."""
     truth = scene.truth
     out = np.where(truth.ignore, np.nan, 0.0)
-    pairs = np.flatnonzero(taxonomy.dt_gt[scene.pair_dt] == scene.pair_gt)
-    out[scene.pair_gt[pairs]] = scene.oks[pairs]
+    pairs = np.flatnonzero(taxonomy.dt_gt[scene.pairs.dt] == scene.pairs.gt)
+    out[scene.pairs.gt[pairs]] = scene.pairs.oks[pairs]
     return out
 
 

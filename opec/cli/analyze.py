@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from opec.evaluation.keypoint_ap import DATASETS, PROTOCOLS
-from opec.evaluation.validation import EvaluationError
+from opec.evaluation.validation import EvaluationError, read_json
 
 EXIT_BAD_INPUT = 2
 
@@ -51,11 +51,11 @@ def image_files(truth, images: Path) -> dict[int, Path]:
     """{image id: path} for every GT image; each needs ``file_name`` and an existing file."""
     if not images.is_dir():
         raise EvaluationError(f"{images}: --images: not a folder")
-    names = {image_id: name for name, image_id in truth.gt.file_names.items()}
+    # The evaluator keeps ids and names, not the images list: read it again for the file order.
     out = {}
-    for i, image in enumerate(truth.gt.images):
-        name = names.get(image["id"])
-        if name is None:
+    for i, image in enumerate(read_json(truth.gt.path, "ground-truth")["images"]):
+        name = image.get("file_name")
+        if not isinstance(name, str):
             raise EvaluationError(f"{truth.gt.path}: images[{i}].file_name: missing; --images needs it")
         path = images / name
         if not path.is_file():

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,7 +49,39 @@ MAX_DETECTIONS = 20  # per image, highest scores first (pycocotools keypoint max
 AREA_RANGES = np.array([[0.0, 1e10], [32.0 ** 2, 96.0 ** 2], [96.0 ** 2, 1e10]])
 
 
-def _threshold_index(thresholds: np.ndarray, value: float) -> int:
+@dataclass
+class PairList:
+    """Every (detection, GT) pair of the same image and category (:meth:`KeypointEvaluator.pair_list`).
+
+    Detections by group (image, category), best score first within a group (ties: file order);
+    each detection's pairs are contiguous, its group's GTs in file order. ``dt``, ``gt``, ``oks``
+    (P,): the pairs and their OKS; ``first`` (D,): each detection's first pair (its group's j-th GT
+    is pair ``first + j``; 0 for a detection without pairs).
+    """
+
+    dt: np.ndarray
+    gt: np.ndarray
+    oks: np.ndarray
+    first: np.ndarray
+
+
+@dataclass
+class Matching:
+    """Greedy matching of the kept detections (:meth:`KeypointEvaluator.match`).
+
+    ``kept`` (N,): the detections that count (at most 20 per image and category), by group, best
+    first; ``scores`` (D,): the scores they were ranked by; ``status`` (A, T, N) int8:
+    ``matching.TRUE_POSITIVE`` / ``FALSE_POSITIVE`` / ``IGNORED`` per GT-ignore set (area range)
+    and threshold; ``gt`` (A, T, N): the matched GT (annotation index), -1 when unmatched.
+    """
+
+    kept: np.ndarray
+    scores: np.ndarray
+    status: np.ndarray
+    gt: np.ndarray
+
+
+def threshold_index(thresholds: np.ndarray, value: float) -> int:
     """Index of ``value`` in the OKS thresholds (``linspace(.5, .95, 10)[8]`` is 0.8999...)."""
     hits = np.flatnonzero(np.isclose(thresholds, value))
     if len(hits) != 1:
@@ -56,7 +89,7 @@ def _threshold_index(thresholds: np.ndarray, value: float) -> int:
     return int(hits[0])
 
 
-def _mean_valid(values: np.ndarray) -> float:
+def mean_valid(values: np.ndarray) -> float:
     """Mean over entries > -1 (-1 marks 'no GT'); -1.0 when there is none (COCO summarize)."""
     valid = values[values > -1]
     return float(np.mean(valid)) if valid.size else -1.0
@@ -74,18 +107,23 @@ class KeypointEvaluator:
             may carry all joints or just the 12).
         easy_medium_hard: report AP_easy/medium/hard (crowdpose/ocpose). For crowdpose a GT without
             ``crowdIndex`` is an error unless this is False; for ocpose they are reported when
-            the file has ``crowdIndex``.
+            the file has ``crowdIndex``. ``'optional'``: reported when the file has
+            ``crowdIndex`` (any dataset that has the split; the occlusion diagnosis reads it so).
         convention: 'official' (the CrowdPose API / pycocotools, the default) or 'xtcocotools'
             (mmpose's evaluator: detections whose joint scores are all <= 0 are dropped; a GT's
             labelled joints are counted from v > 0 for coco/ochuman -- and for crowdpose where
             ``num_keypoints`` is absent; AP_easy/medium/hard rounded to 4 decimals).
+
+    Besides :meth:`evaluate`, the steps are public for the occlusion diagnosis (opec.analysis):
+    :meth:`read`, :meth:`pair_list` (the OKS of all pairs), :meth:`kept`, :meth:`match` (with other
+    scores, OKS, ignore flags) and :meth:`accumulate`.
 
     Raises:
         EvaluationError: one line naming the file and field, for any bad input.
     """
 
     def __init__(self, gt: str | os.PathLike, dataset: str, protocol: str = "official",
-                 easy_medium_hard: bool = True, convention: str = "official"):
+                 easy_medium_hard: bool | str = True, convention: str = "official"):
         self.rule = dataset_spec(dataset)  # ValueError naming the known datasets
         if protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {protocol!r}; expected one of {list(PROTOCOLS)}")
@@ -100,7 +138,10 @@ class KeypointEvaluator:
         else:
             self.joint_index = tuple(range(joints.num_joints))
             self.sigmas = np.array(joints.sigmas)
-        crowd = self.rule.crowd_index if easy_medium_hard else "ignore"
+        if easy_medium_hard == "optional":
+            crowd = "ignore" if self.rule.crowd_index == "ignore" else "optional"
+        else:
+            crowd = self.rule.crowd_index if easy_medium_hard else "ignore"
         xtcocotools = convention == "xtcocotools"
         gt = read_ground_truth(gt, self.num_joints, self.joint_index, self.rule.oks_scale, crowd,
                                require_num_keypoints=not xtcocotools)
@@ -123,7 +164,8 @@ class KeypointEvaluator:
         self._gt_order = np.argsort(groups, kind="stable")
         self._gt_keys, self._gt_start, self._gt_count = np.unique(groups[self._gt_order], return_index=True,
                                                                   return_counts=True)
-        self._gt_ignored = (ignored | outside)[:, self._gt_order]         # (A, G) in group order
+        self.gt_ignored = ignored | outside                                # (A, G) per area range
+        self._gt_ignored = self.gt_ignored[:, self._gt_order]              # (A, G) in group order
         self._gt_crowd = gt.iscrowd[self._gt_order]
         self._gt_labelled_boxes = labelled_boxes(gt.keypoints)
         self._gt_tables = gt_tables(gt.keypoints, gt.boxes, gt.areas)
@@ -160,75 +202,160 @@ class KeypointEvaluator:
 
     def evaluate_detailed(self, results) -> tuple[dict[str, float], dict[str, float]]:
         """:meth:`evaluate` plus the AP at each OKS threshold, keyed "0.50" ... "0.95"."""
-        detections = read_results(results, self.gt, self.num_joints, self.joint_index)
-        kept, status = self._match(detections)
+        detections = self.read(results)
+        kept, status, _ = self._match(detections)
         # Detections image by image (sorted ids), best first: a stable sort by score gives
         # pycocotools' accumulation order for any subset of images.
         order = kept[np.argsort(-detections.scores[kept], kind="mergesort")]
         position = np.empty(len(detections.scores), dtype=np.intp)
         position[kept] = np.arange(len(kept))
         by_score = position[order]
-        precision, recall = self._accumulate(detections, order, status[:, :, by_score], None, len(self._ranges))
+        precision, recall = self._accumulate(detections, order, status[:, :, by_score], None, self._gt_ignored)
 
-        metrics = {"AP": _mean_valid(precision[:, :, :, 0]), "AR": _mean_valid(recall[:, :, 0])}
+        metrics = {"AP": mean_valid(precision[:, :, :, 0]), "AR": mean_valid(recall[:, :, 0])}
         for oks in (0.5, 0.75, 0.8, 0.9):
-            t = _threshold_index(OKS_THRESHOLDS, oks)
-            metrics[f"AP{round(oks * 100)}"] = _mean_valid(precision[t, :, :, 0])
+            t = threshold_index(OKS_THRESHOLDS, oks)
+            metrics[f"AP{round(oks * 100)}"] = mean_valid(precision[t, :, :, 0])
             if oks in (0.5, 0.75):
-                metrics[f"AR{round(oks * 100)}"] = _mean_valid(recall[t, :, 0])
+                metrics[f"AR{round(oks * 100)}"] = mean_valid(recall[t, :, 0])
         if self.rule.area_ranges:
             for area, suffix in ((1, "m"), (2, "l")):
-                metrics[f"AP{suffix}"] = _mean_valid(precision[:, :, :, area])
-                metrics[f"AR{suffix}"] = _mean_valid(recall[:, :, area])
-        per_threshold = {f"{oks:.2f}": _mean_valid(precision[t, :, :, 0]) for t, oks in enumerate(OKS_THRESHOLDS)}
+                metrics[f"AP{suffix}"] = mean_valid(precision[:, :, :, area])
+                metrics[f"AR{suffix}"] = mean_valid(recall[:, :, area])
+        per_threshold = {f"{oks:.2f}": mean_valid(precision[t, :, :, 0]) for t, oks in enumerate(OKS_THRESHOLDS)}
         for key, images in (self._subsets or {}).items():
             # CrowdPose API: the subset re-evaluated alone, then the plain mean of its precision
             # over all thresholds and recall points *including* -1 entries.
-            subset, _ = self._accumulate(detections, order, status[:1, :, by_score], images, 1)
+            subset, _ = self._accumulate(detections, order, status[:1, :, by_score], images, self._gt_ignored[:1])
             value = float(np.mean(subset[:, :, :, 0]))
             metrics[key] = round(value, 4) if self.convention == "xtcocotools" else value
         return {key: metrics[key] for key in self.metric_keys()}, per_threshold
 
-    def _match(self, detections: Detections) -> tuple[np.ndarray, np.ndarray]:
-        """The kept detections (indices, by group then rank) and their (A, T, kept) match status."""
-        gt = self.gt
-        usable = np.ones(len(detections.scores), dtype=bool)
-        if self.convention == "xtcocotools":
-            usable = detections.any_joint_score
-        groups = detections.image_index * len(gt.category_ids) + detections.category_index
-        candidates = np.flatnonzero(usable)
-        ranked = candidates[np.lexsort((candidates, -detections.scores[candidates], groups[candidates]))]
-        keys, starts, counts = np.unique(groups[ranked], return_index=True, return_counts=True)
-        owner, rank = ragged(counts)
-        kept = ranked[rank < MAX_DETECTIONS]
-        counts = np.minimum(counts, MAX_DETECTIONS)
-        dt_start = np.cumsum(counts) - counts
+    def read(self, results) -> Detections:
+        """Read and check ``results`` (a list of result dicts or a results json path) against the GT."""
+        return read_results(results, self.gt, self.num_joints, self.joint_index)
 
+    def pair_list(self, detections: Detections) -> PairList:
+        """Every (detection, GT) pair of the same image and category, with its exact OKS (all pairs,
+        unlike :meth:`evaluate`, which skips the pairs that cannot reach OKS 0.5)."""
+        ranked, keys, counts = self._rank(detections, detections.scores, self._usable(detections))
+        pair_dt, pair_gt, column = self._group_pairs(ranked, keys, counts)[:3]
+        first = np.zeros(len(detections.scores), dtype=np.intp)
+        starts = np.flatnonzero(column == 0)
+        first[pair_dt[starts]] = starts
+        oks = pair_oks(self._gt_tables, detections.xy, pair_gt, pair_dt, self.sigmas)
+        return PairList(pair_dt, pair_gt, oks, first)
+
+    def kept(self, detections: Detections, scores: np.ndarray | None = None,
+             removed: np.ndarray | None = None) -> np.ndarray:
+        """Indices of the detections that count: at most 20 per image and category, best ``scores``
+        (default the file's) first, ties in file order; ``removed`` (D,) ones do not count at all."""
+        return self._kept(detections, scores, removed)[0]
+
+    def match(self, detections: Detections, thresholds: np.ndarray = OKS_THRESHOLDS, *,
+              scores: np.ndarray | None = None, removed: np.ndarray | None = None, pairs: PairList | None = None,
+              gt_ignored: np.ndarray | None = None, dt_outside: np.ndarray | None = None) -> Matching:
+        """The evaluators' greedy matching of the kept detections (:meth:`kept`) at each threshold.
+
+        Args:
+            thresholds: (T,) OKS thresholds (default 0.50:0.05:0.95).
+            scores: (D,) detection scores (default the file's). removed: (D,) detections left out.
+            pairs: the OKS to match with, :meth:`pair_list` (possibly with changed values); default
+                the evaluator's own.
+            gt_ignored: (A, G) GT ignore flags per set (default the area ranges' flags: crowd, no
+                labelled joint, area outside the range). dt_outside: (A, D) detections ignored when
+                left unmatched (outside the set, as for an area range; the detections outside the
+                area range 'all' always are). Given together.
+        """
+        kept, status, matched = self._match(detections, thresholds, scores, removed, pairs, gt_ignored, dt_outside)
+        gt = np.where(matched >= 0, self._gt_order[np.maximum(matched, 0)], -1)
+        return Matching(kept, detections.scores if scores is None else scores, status, gt)
+
+    def accumulate(self, detections: Detections, matching: Matching, images: np.ndarray | None = None,
+                   gt_ignored: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Precision (T, 101, C, A) and recall (T, C, A) of a :meth:`match` result, in descending
+        order of its scores, over ``images`` ((I,) bool over ``gt.image_ids``; None = all);
+        ``gt_ignored`` (A, G) the flags it was matched with (default the area ranges')."""
+        order = np.argsort(-matching.scores[matching.kept], kind="mergesort")
+        ignored = self._gt_ignored if gt_ignored is None else gt_ignored[:, self._gt_order]
+        return self._accumulate(detections, matching.kept[order], matching.status[:, :, order], images, ignored)
+
+    def _usable(self, detections: Detections) -> np.ndarray:
+        """(D,) the detections the convention evaluates (xtcocotools drops those without a joint score > 0)."""
+        if self.convention == "xtcocotools":
+            return detections.any_joint_score
+        return np.ones(len(detections.scores), dtype=bool)
+
+    def _rank(self, detections: Detections, scores: np.ndarray,
+              usable: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The usable detections by group (image, category), best score first, ties in file order;
+        the group keys holding detections and their counts."""
+        groups = detections.image_index * len(self.gt.category_ids) + detections.category_index
+        candidates = np.flatnonzero(usable)
+        ranked = candidates[np.lexsort((candidates, -scores[candidates], groups[candidates]))]
+        keys, counts = np.unique(groups[ranked], return_counts=True)
+        return ranked, keys, counts
+
+    def _kept(self, detections: Detections, scores: np.ndarray | None,
+              removed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`kept`, with the group keys and counts of the kept detections."""
+        usable = self._usable(detections)
+        if removed is not None:
+            usable = usable & ~removed
+        ranked, keys, counts = self._rank(detections, detections.scores if scores is None else scores, usable)
+        rank = ragged(counts)[1]
+        return ranked[rank < MAX_DETECTIONS], keys, np.minimum(counts, MAX_DETECTIONS)
+
+    def _group_pairs(self, dts: np.ndarray, keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Pairs of the detections ``dts`` (by group; ``counts`` per group key) with their group's
+        GTs in file order: pair_dt, pair_gt, the GT's position in the group, and per group holding
+        both: first detection (in ``dts``), detections, first GT (in the GT order), GTs."""
+        dt_start = np.cumsum(counts) - counts
         _, dt_pos, gt_pos = np.intersect1d(keys, self._gt_keys, assume_unique=True, return_indices=True)
         n_dt, n_gt = counts[dt_pos], self._gt_count[gt_pos]
         pair_group, within = ragged(n_dt * n_gt)
-        pair_dt = kept[dt_start[dt_pos][pair_group] + within // n_gt[pair_group]]
-        pair_gt = self._gt_order[self._gt_start[gt_pos][pair_group] + within % n_gt[pair_group]]
-        # Only pairs that can reach OKS 0.5 matter to the matching; the others keep OKS 0.
-        oks = np.zeros(len(pair_dt))
-        near = np.flatnonzero(may_match(self._gt_labelled_boxes, gt.areas, detections.boxes, pair_gt, pair_dt,
-                                        self.sigmas))
-        oks[near] = pair_oks(self._gt_tables, detections.xy, pair_gt[near], pair_dt[near], self.sigmas)
+        column = within % n_gt[pair_group]
+        pair_dt = dts[dt_start[dt_pos][pair_group] + within // n_gt[pair_group]]
+        pair_gt = self._gt_order[self._gt_start[gt_pos][pair_group] + column]
+        return pair_dt, pair_gt, column, dt_start[dt_pos], n_dt, self._gt_start[gt_pos], n_gt
+
+    def _match(self, detections: Detections, thresholds: np.ndarray = OKS_THRESHOLDS,
+               scores: np.ndarray | None = None, removed: np.ndarray | None = None, pairs: PairList | None = None,
+               gt_ignored: np.ndarray | None = None,
+               dt_outside: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The kept detections (indices, by group then rank), their (A, T, kept) match status and
+        matched GT (position in the GT group order, -1 when unmatched); arguments of :meth:`match`."""
+        gt = self.gt
+        kept, keys, counts = self._kept(detections, scores, removed)
+        pair_dt, pair_gt, column, dt_start, n_dt, gt_start, n_gt = self._group_pairs(kept, keys, counts)
+        if pairs is None:
+            # Only pairs that can reach OKS 0.5 matter to the matching; the others keep OKS 0.
+            oks = np.zeros(len(pair_dt))
+            near = np.flatnonzero(may_match(self._gt_labelled_boxes, gt.areas, detections.boxes, pair_gt, pair_dt,
+                                            self.sigmas))
+            oks[near] = pair_oks(self._gt_tables, detections.xy, pair_gt[near], pair_dt[near], self.sigmas)
+        else:
+            oks = pairs.oks[pairs.first[pair_dt] + column]
 
         area = detections.areas[kept]
         outside = (area[None, :] < self._ranges[:, :1]) | (area[None, :] > self._ranges[:, 1:])
-        status = match_images(oks, dt_start[dt_pos], n_dt, self._gt_start[gt_pos], n_gt, self._gt_ignored,
-                              self._gt_crowd, outside, OKS_THRESHOLDS)
-        return kept, status
+        ignored = self._gt_ignored
+        if gt_ignored is not None:
+            ignored = gt_ignored[:, self._gt_order]
+            outside = outside[:1] | dt_outside[:, kept]
+        status, matched = match_images(oks, dt_start, n_dt, gt_start, n_gt, ignored, self._gt_crowd, outside,
+                                       np.asarray(thresholds, dtype=np.float64))
+        return kept, status, matched
 
     def _accumulate(self, detections: Detections, order: np.ndarray, status: np.ndarray,
-                    images: np.ndarray | None, areas: int) -> tuple[np.ndarray, np.ndarray]:
+                    images: np.ndarray | None, gt_ignored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """precision (T, R, K, A) and recall (T, K, A) over ``images`` (a bool mask over the GT's
-        image ids; None = all); ``order``/``status`` are the kept detections by descending score."""
+        image ids; None = all); ``order``/``status`` are the kept detections by descending score,
+        ``gt_ignored`` (A, G) the GT ignore flags in the GT group order."""
         gt = self.gt
-        categories = len(gt.category_ids)
-        precision = -np.ones((len(OKS_THRESHOLDS), len(RECALL_POINTS), categories, areas))
-        recall = -np.ones((len(OKS_THRESHOLDS), categories, areas))
+        categories, thresholds, areas = len(gt.category_ids), status.shape[1], len(gt_ignored)
+        precision = -np.ones((thresholds, len(RECALL_POINTS), categories, areas))
+        recall = -np.ones((thresholds, categories, areas))
         dt_category = detections.category_index[order]
         gt_category = gt.category_index[self._gt_order]
         dt_in = np.ones(len(order), dtype=bool) if images is None else images[detections.image_index[order]]
@@ -237,7 +364,7 @@ class KeypointEvaluator:
             selected = dt_in & (dt_category == k) if categories > 1 or images is not None else slice(None)
             gts = gt_in & (gt_category == k)
             for a in range(areas):
-                positives = int(np.count_nonzero(gts & ~self._gt_ignored[a]))
+                positives = int(np.count_nonzero(gts & ~gt_ignored[a]))
                 precision[:, :, k, a], recall[:, k, a] = precision_recall(status[a][:, selected], positives)
         return precision, recall
 

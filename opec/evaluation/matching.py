@@ -20,8 +20,8 @@ TRUE_POSITIVE, FALSE_POSITIVE, IGNORED = 1, 0, 2
 
 
 def match_groups(rows: list[np.ndarray], gt_ignored: np.ndarray, gt_crowd: np.ndarray,
-                 thresholds: np.ndarray) -> list[np.ndarray]:
-    """Greedy matching in groups of equal padded width, rank by rank.
+                 thresholds: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Greedy matching in groups of equal padded width, rank by rank, for S sets of ignore flags.
 
     For each detection the group's GTs are put in preference order -- non-ignored first, then by
     descending OKS, ties to the later GT -- so at every threshold its match is simply the first GT
@@ -31,30 +31,36 @@ def match_groups(rows: list[np.ndarray], gt_ignored: np.ndarray, gt_crowd: np.nd
         rows: per detection rank r (0 = best score), (N_r, Gmax) OKS of the rank-r detection of the
             first N_r groups with the group's GTs (file order; padding -1, never a match). Groups
             are sorted by their number of detections, so N_0 >= N_1 >= ...
-        gt_ignored, gt_crowd: (N_0, Gmax) bool per GT.
+        gt_ignored: (S, N_0, Gmax) bool per GT, one set of flags per area range (or slice).
+        gt_crowd: (N_0, Gmax) bool per GT.
         thresholds: (T,) OKS thresholds.
     Returns:
-        per rank, (N_r, T) int8: 0 unmatched, 1 matched to a non-ignored GT, 2 to an ignored GT.
+        per rank, (N_r, S, T) int8: 0 unmatched, 1 matched to a non-ignored GT, 2 to an ignored GT;
+        and (N_r, S, T) int64: the matched GT's column, -1 when unmatched.
     """
-    groups, width = gt_ignored.shape
-    limit = np.minimum(thresholds, 1 - 1e-10)[None, :, None]
-    taken = np.zeros((groups, len(thresholds), width), dtype=bool)
+    sets, groups, width = gt_ignored.shape
+    limit = np.minimum(thresholds, 1 - 1e-10)[None, None, :, None]
+    taken = np.zeros((groups, sets, len(thresholds), width), dtype=bool)
     later_first = -np.arange(width)
     out = []
     for row in rows:
         active = len(row)
-        ignored = gt_ignored[:active]
-        order = np.lexsort((np.broadcast_to(later_first, row.shape), -row, ignored), axis=-1)
-        preference = np.empty_like(order)                # position of each GT in the order
-        np.put_along_axis(preference, order, np.arange(width)[None, :], axis=1)
-        candidate = (~taken[:active] | gt_crowd[:active, None, :]) & (row[:, None, :] >= limit)
-        best = np.where(candidate, preference[:, None, :], width).argmin(axis=2)  # (active, T)
-        g, t = np.nonzero(candidate[np.arange(active)[:, None], np.arange(len(thresholds)), best])
-        column = best[g, t]
-        taken[g, t, column] = True
-        matched = np.zeros((active, len(thresholds)), dtype=np.int8)
-        matched[g, t] = np.where(ignored[g, column], 2, 1)
-        out.append(matched)
+        ignored = gt_ignored[:, :active]                   # (S, active, W)
+        shape = ignored.shape
+        order = np.lexsort((np.broadcast_to(later_first, shape), np.broadcast_to(-row, shape), ignored), axis=-1)
+        preference = np.empty_like(order)                  # position of each GT in the order
+        np.put_along_axis(preference, order, np.broadcast_to(np.arange(width), shape), axis=-1)
+        preference = preference.transpose(1, 0, 2)[:, :, None, :]  # (active, S, 1, W)
+        candidate = (~taken[:active] | gt_crowd[:active, None, None, :]) & (row[:, None, None, :] >= limit)
+        best = np.where(candidate, preference, width).argmin(axis=-1)  # (active, S, T)
+        g, a, t = np.nonzero(np.take_along_axis(candidate, best[..., None], axis=-1)[..., 0])
+        column = best[g, a, t]
+        taken[g, a, t, column] = True
+        matched = np.zeros(best.shape, dtype=np.int8)
+        matched[g, a, t] = np.where(ignored[a, g, column], 2, 1)
+        columns = np.full(best.shape, -1, dtype=np.int64)
+        columns[g, a, t] = column
+        out.append((matched, columns))
     return out
 
 
@@ -66,7 +72,7 @@ def ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, gt_start: np.ndarray,
                  n_gt: np.ndarray, gt_ignored: np.ndarray, gt_crowd: np.ndarray, dt_outside: np.ndarray,
-                 thresholds: np.ndarray) -> np.ndarray:
+                 thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Match every detection at every threshold and area range.
 
     Detections are in group order (a group = one image and category), best score first within a
@@ -80,9 +86,11 @@ def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, g
         dt_outside: (A, D) the detection's area lies outside the area range.
         thresholds: (T,) OKS thresholds.
     Returns:
-        (A, T, D) int8: :data:`TRUE_POSITIVE`, :data:`FALSE_POSITIVE` or :data:`IGNORED`.
+        (A, T, D) int8: :data:`TRUE_POSITIVE`, :data:`FALSE_POSITIVE` or :data:`IGNORED`; and
+        (A, T, D) int64: the matched GT (its position in the GT order), -1 when unmatched.
     """
     status = np.zeros((gt_ignored.shape[0], len(thresholds), dt_outside.shape[1]), dtype=np.int8)
+    matched_gt = np.full(status.shape, -1, dtype=np.int64)
     sizes = n_dt * n_gt
     pair_start = np.cumsum(sizes) - sizes
     widths = np.ones_like(n_gt) if not len(n_gt) else 1 << np.ceil(np.log2(n_gt)).astype(np.int64)
@@ -107,11 +115,13 @@ def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, g
         g_src = gt_start[members][g_group] + g_col
         crowd = np.zeros((len(members), int(width)), dtype=bool)
         crowd[g_group, g_col] = gt_crowd[g_src]
-        for area in range(len(status)):
-            ignored = np.zeros_like(crowd)
-            ignored[g_group, g_col] = gt_ignored[area, g_src]
-            for r, matched in enumerate(match_groups(rows, ignored, crowd, thresholds)):
-                status[area][:, dt_start[members[:len(matched)]] + r] = matched.T
+        ignored = np.zeros((len(status),) + crowd.shape, dtype=bool)
+        ignored[:, g_group, g_col] = gt_ignored[:, g_src]
+        for r, (matched, columns) in enumerate(match_groups(rows, ignored, crowd, thresholds)):
+            owners = members[:len(matched)]
+            status[:, :, dt_start[owners] + r] = matched.transpose(1, 2, 0)
+            matched_gt[:, :, dt_start[owners] + r] = np.where(columns >= 0, gt_start[owners, None, None] + columns,
+                                                              -1).transpose(1, 2, 0)
     # 1 -> true positive, 2 -> ignored; unmatched: a false positive, or ignored outside the area range.
     status[(status == 0) & dt_outside[:, None, :]] = IGNORED
-    return status
+    return status, matched_gt

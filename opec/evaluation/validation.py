@@ -245,7 +245,8 @@ class Detections:
     evaluated joints (a view); ``scores`` (D,); ``image_index`` / ``category_index`` (D,) positions in the
     GT's ``image_ids`` / ``category_ids``; ``areas`` (D,) the area ``COCO.loadRes`` gives (for the
     area ranges); ``boxes`` (D, 4) x0, y0, x1, y1 around the evaluated joints; ``any_joint_score``
-    (D,) whether some joint has a score > 0."""
+    (D,) whether some joint has a score > 0 (among all the result's joints); ``joint_scores`` (D, K)
+    the scores of the evaluated joints (a view)."""
 
     xy: np.ndarray
     scores: np.ndarray
@@ -254,6 +255,7 @@ class Detections:
     areas: np.ndarray
     boxes: np.ndarray
     any_joint_score: np.ndarray
+    joint_scores: np.ndarray
 
 
 def read_ground_truth(path: str | os.PathLike, num_joints: int, joint_index: Sequence[int],
@@ -449,4 +451,4 @@ def _results(results: list, source: str, gt: GroundTruth, num_joints: int, joint
     else:
         areas = (corners[:, 2] - corners[:, 0]) * (corners[:, 3] - corners[:, 1])
     return Detections(kps[:, :, :2], scores, image_index, category_index, areas, corners,
-                      any_joint_score)
+                      any_joint_score, kps[:, :, 2])

@@ -30,12 +30,12 @@ def test_nothing_fixed_column_is_the_evaluators_ap(fixtures_dir, eval_cases_dir,
 
 
 def test_every_reference_case_reproduces_the_evaluator(eval_cases_dir):
-    """The analysis' matching and accumulation on every evaluation reference case (CrowdPose,
-    COCO, OCHuman; both protocols): AP, AP50, AP75 identical to the evaluator's."""
+    """The analysis' AP path (the evaluator's match / accumulate with the analysis' OKS of all
+    pairs) on every evaluation reference case (CrowdPose, COCO, OCHuman; both protocols): AP,
+    AP50, AP75 identical to the evaluator's."""
     import json
 
-    from opec.analysis.matching import greedy_match
-    from opec.analysis.precision import ap_metrics, precision_array
+    from opec.analysis.impact import Slices, State, evaluate_slices, nearest_gt
 
     cases = json.loads((eval_cases_dir / "cases.json").read_text())["cases"]
     root = eval_cases_dir.parent
@@ -46,6 +46,5 @@ def test_every_reference_case_reproduces_the_evaluator(eval_cases_dir):
             expected = KeypointEvaluator(gt, case["dataset"], protocol, easy_medium_hard=False).evaluate(results)
             truth = Truth.read(gt, case["dataset"], protocol)
             scene = Scene.read(truth, results)
-            match = greedy_match(scene)
-            got = ap_metrics(precision_array(scene, match), match.thresholds)
+            got = evaluate_slices(scene, State.of(scene), Slices({}, {}), nearest_gt(scene))["all"]
             assert got == {key: expected[key] for key in got}, (case["name"], protocol)

@@ -1,5 +1,6 @@
-"""The analysis' own matching + accumulation gives exactly the evaluator's AP (an independent
-implementation: faster-coco-eval's C++ core), on random crowded scenes with crowd regions,
+"""The analysis' AP path (the evaluator's public match / accumulate, fed with the analysis' own
+OKS of all pairs, its State and its slices) gives exactly the evaluator's AP (itself checked against
+the reference evaluators in tests/evaluation), on random crowded scenes with crowd regions,
 keypoint-less GTs, tied scores and more than 20 detections per image."""
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ import pytest
 from analysis_builders import box, person, result, write_gt
 
 from opec.analysis import Scene, Truth
-from opec.analysis.matching import greedy_match
-from opec.analysis.precision import ap_metrics, crowd_subset_ap, precision_array
+from opec.analysis.impact import Slices, State, evaluate_slices, nearest_gt
+from opec.analysis.slices import crowd_levels
 from opec.evaluation import KeypointEvaluator
+
+
+def nothing_fixed(scene: Scene, images: dict | None = None) -> dict:
+    """{slice: {AP, AP50, AP75}} of the results as they are, on 'all' and the image slices."""
+    return evaluate_slices(scene, State.of(scene), Slices(images or {}, {}), nearest_gt(scene))
 
 
 def random_scene(tmp_path, seed: int):
@@ -44,17 +50,15 @@ def test_nothing_fixed_equals_the_evaluator_exactly(tmp_path, seed, protocol):
     expected = KeypointEvaluator(gt, "crowdpose", protocol).evaluate(results)
     truth = Truth.read(gt, "crowdpose", protocol)
     scene = Scene.read(truth, results)
-    match = greedy_match(scene)
-    metrics = ap_metrics(precision_array(scene, match), match.thresholds)
-    assert metrics == {key: expected[key] for key in ("AP", "AP50", "AP75")}
-    for level, (low, high) in {"AP_easy": (0, 0.2), "AP_medium": (0.2, 0.8), "AP_hard": (0.8, 2)}.items():
-        ids = [i for i, c in truth.gt.crowd_index.items() if low <= c < high]
-        sub = precision_array(scene, match, dt_select=np.isin(scene.group, ids), gt_select=np.isin(truth.group, ids))
-        assert crowd_subset_ap(sub) == expected[level]
+    levels = {level: truth.gt.image_ids[(truth.gt.crowd_index >= low) & (truth.gt.crowd_index < high)]
+              for level, (low, high) in {"AP_easy": (0, 0.2), "AP_medium": (0.2, 0.8), "AP_hard": (0.8, 2)}.items()}
+    metrics = nothing_fixed(scene, levels)
+    assert metrics["all"] == {key: expected[key] for key in ("AP", "AP50", "AP75")}
+    for level in levels:
+        assert metrics[level]["AP"] == expected[level]
 
 
 def test_no_results_gives_zero_ap(tmp_path):
     gt = write_gt(tmp_path / "gt.json", {1: 0.1}, [(1, person(0), box(0))])
     scene = Scene.read(Truth.read(gt, "crowdpose"), [])
-    match = greedy_match(scene)
-    assert ap_metrics(precision_array(scene, match), match.thresholds)["AP"] == 0.0
+    assert nothing_fixed(scene)["all"]["AP"] == 0.0
