@@ -18,7 +18,7 @@ import numpy as np
 
 from opec.evaluation.keypoint_ap import KeypointEvaluator, PairList
 from opec.evaluation.oks import gt_tables
-from opec.evaluation.validation import Detections, GroundTruth
+from opec.evaluation.inputs import Detections, GroundTruth
 from opec.keypoints import OPEC12
 
 

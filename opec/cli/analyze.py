@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from opec.evaluation.keypoint_ap import DATASETS, PROTOCOLS
-from opec.evaluation.validation import EvaluationError, read_json
+from opec.evaluation.inputs import EvaluationError, read_json
 
 EXIT_BAD_INPUT = 2
 

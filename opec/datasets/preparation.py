@@ -37,7 +37,7 @@ class DataPrepError(ValueError):
 @dataclass
 class KeypointFile:
     """A COCO-format keypoint GT file, indexed by image id, as data preparation walks it (the
-    evaluator reads GT into arrays instead: ``opec.evaluation.validation.GroundTruth``).
+    evaluator reads GT into arrays instead: ``opec.evaluation.inputs.GroundTruth``).
 
     ``joint_set``: 'coco' or 'crowdpose'; ``images[id]``: the image record (file_name, width,
     height); ``annotations[id]``: that image's person annotations (file order); ``raw``: the

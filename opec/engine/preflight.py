@@ -104,7 +104,7 @@ def check_data(cfg) -> None:
     from opec.datasets import dataset_spec
     from opec.data.datasets import TestDataset, TrainDataset
     from opec.evaluation import EvaluationError, KeypointEvaluator
-    from opec.evaluation.validation import image_id_from
+    from opec.evaluation.inputs import image_id_from
 
     source = cfg.filename if getattr(cfg, "filename", None) else cfg.name
     annotations = _field(cfg, "train_data.annotations", source)
@@ -119,7 +119,7 @@ def check_data(cfg) -> None:
         gt = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"), protocol="opec12").gt
     except ValueError as exc:  # DataError, EvaluationError, no images left after the black lists
         raise PreflightError(str(exc)) from None
-    image_ids = {image["id"] for image in gt.images}
+    image_ids = set(gt.image_ids.tolist())
     for index, prediction in enumerate(predictions):
         raw = prediction["image_id"]
         image_id = gt.file_names.get(raw) if isinstance(raw, str) else None

@@ -12,7 +12,7 @@ from opec.evaluation.protocol import (
     transplant_best_match,
 )
 from opec.evaluation.map_file import append_map_line, read_map_file
-from opec.evaluation.validation import EvaluationError
+from opec.evaluation.inputs import EvaluationError
 
 __all__ = [
     "CONVENTIONS", "DATASETS", "PROTOCOLS", "EvaluationError", "KeypointEvaluator", "evaluate_keypoints",

@@ -2,7 +2,7 @@
 
 One ``evaluate`` runs, vectorised over all images (time linear in the data):
 
-1. the results are read and checked (``validation.py``); per image (and category) the 20
+1. the results are read and checked (``inputs.py``); per image (and category) the 20
    best-scoring detections are kept, ties in results-file order;
 2. the OKS of every detection with every GT of its image (``oks.py``, bit-identical to the
    reference);
@@ -31,7 +31,7 @@ import numpy as np
 from opec.evaluation.accumulate import OKS_THRESHOLDS, RECALL_POINTS, precision_recall
 from opec.evaluation.matching import match_images, ragged
 from opec.evaluation.oks import gt_tables, labelled_boxes, may_match, pair_oks
-from opec.evaluation.validation import Detections, read_ground_truth, read_results
+from opec.evaluation.inputs import Detections, read_ground_truth, read_results
 from opec.datasets import dataset_names, dataset_spec
 from opec.keypoints import OPEC12, TO_OPEC12
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from opec.evaluation.validation import EvaluationError
+from opec.evaluation.inputs import EvaluationError
 from opec.fileio import atomic_write_text
 
 MAP_FILE = "mAP.txt"

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from opec.evaluation.validation import EvaluationError, image_id_from
+from opec.evaluation.inputs import EvaluationError, image_id_from
 
 # Joints whose initial (SPPE) score is below this take the refined coordinates.
 REPLACE_THRESHOLD = 0.2

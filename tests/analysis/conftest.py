@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from analysis_builders import box, joint, person, result, write_gt, write_results
+from tests.analysis.analysis_builders import box, joint, person, result, write_gt, write_results
 
 
 @pytest.fixture

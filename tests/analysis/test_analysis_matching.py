@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from analysis_builders import box, person, result, write_gt
+from tests.analysis.analysis_builders import box, person, result, write_gt
 
 from opec.analysis import Scene, Truth
 from opec.analysis.impact import Slices, State, evaluate_slices, nearest_gt

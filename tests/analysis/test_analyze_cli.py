@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from analysis_builders import write_results
+from tests.analysis.analysis_builders import write_results
 
 from opec.cli.analyze import main
 from opec.evaluation import KeypointEvaluator

@@ -5,7 +5,7 @@ import base64
 
 import cv2
 import numpy as np
-from analysis_builders import box, person
+from tests.analysis.analysis_builders import box, person
 
 from opec.analysis.gallery import AFTER_BGR, BEFORE_BGR, CROP_HEIGHT, GT_BGR, person_crop, png_data_uri
 from opec.keypoints import CROWDPOSE14

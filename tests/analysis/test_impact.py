@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from analysis_builders import box, distance_for_ks, joint, person, result, write_gt
+from tests.analysis.analysis_builders import box, distance_for_ks, joint, person, result, write_gt
 
 from opec.analysis import Scene, Truth, classify
 from opec.analysis.impact import STEPS, Slices, ap_impact, optimal_scores, State

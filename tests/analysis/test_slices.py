@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from analysis_builders import box, person, write_gt
+from tests.analysis.analysis_builders import box, person, write_gt
 
 from opec.analysis import Truth
 from opec.analysis.slices import crowd_levels, overlap_counts, overlap_levels, visibility_levels

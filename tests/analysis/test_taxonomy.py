@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from analysis_builders import distance_for_ks, joint, person, box, result, write_gt
+from tests.analysis.analysis_builders import distance_for_ks, joint, person, box, result, write_gt
 
 from opec.analysis import CATEGORIES, Scene, Truth, classify
 from opec.analysis.taxonomy import category_counts

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from analysis_builders import box, joint, person, result, write_gt
+from tests.analysis.analysis_builders import box, joint, person, result, write_gt
 
 from opec.analysis import ReplacedJointRates, Scene, Truth, classify
 from opec.analysis.transitions import STATES, joint_states, person_oks, replaced_joints, transition_matrix

@@ -46,7 +46,7 @@ def first_step(cfg_path, work, amp, device="cpu"):
         joints, target = batch["joints"].to(trainer.device), batch["target"].to(trainer.device)
         for _ in range(24):
             scale = trainer.scaler.get_scale()
-            loss, terms, grad_norm = trainer.train_step(joints, trainer.train_input(batch), target, clip=1e9)
+            loss, terms, grad_norm = trainer.train_step(joints, trainer.features(batch, "train"), target, clip=1e9)
             if not trainer.scaler.is_enabled() or trainer.scaler.get_scale() >= scale:
                 break
         hook.remove()

@@ -13,9 +13,9 @@ import torch
 from opec.data.datasets import TrainDataset
 from opec.engine.feature_sources import frozen_extractor
 from opec.engine.features import FeatureCache
+from opec.evaluation.map_file import read_map_file
+from tests.engine.test_amp import GRAD_COSINE_MIN, GRAD_NORM_RTOL, LOSS_RTOL, first_step
 from tests.toy_feature_net import ToyFeatureNet
-from opec.evaluation.protocol import read_map_file
-from test_amp import GRAD_COSINE_MIN, GRAD_NORM_RTOL, LOSS_RTOL, first_step
 
 pytestmark = pytest.mark.cuda
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from opec.evaluation.protocol import read_map_file
+from opec.evaluation.map_file import read_map_file
 
 REPO = Path(__file__).resolve().parents[2]
 
