@@ -117,7 +117,7 @@ def check_data(cfg) -> None:
         gt = KeypointEvaluator(test.target_json, test.get("dataset", "crowdpose"), protocol="opec12").gt
     except ValueError as exc:  # DataError, EvaluationError, no images left after the black lists
         raise PreflightError(str(exc)) from None
-    image_ids = {image["id"] for image in gt.images}
+    image_ids = set(gt.image_ids.tolist())
     for index, prediction in enumerate(predictions):
         raw = prediction["image_id"]
         image_id = gt.file_names.get(raw) if isinstance(raw, str) else None
