@@ -85,6 +85,9 @@ COCO17 = JointSet(
 )
 
 JOINT_SETS = {js.name: js for js in (COCO17, CROWDPOSE14, OPEC12)}
+# Joint coordinates are image pixels; beyond this magnitude a value is a bug, not a position (and its
+# square overflows the OKS arithmetic), so readers reject it.
+MAX_COORDINATE = 1e6
 # The joint set of a flat keypoint list (x, y, score|v per joint) by its length: 51, 42 or 36 values.
 JOINT_SET_BY_LENGTH = {3 * js.num_joints: js.name for js in (COCO17, CROWDPOSE14, OPEC12)}
 

@@ -28,13 +28,12 @@ from tqdm import tqdm
 
 from opec.cli.errors import EXIT_BAD_INPUT, output_folder_problem
 from opec.fileio import atomic_write_image
-from opec.keypoints import JOINT_SETS
+from opec.keypoints import JOINT_SETS, MAX_COORDINATE
 from opec.visualization import before_after_panel, draw_poses
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 # Joint coordinates farther than this from the origin are no image pixels (OpenCV draws with int32
 # coordinates); non-finite ones are allowed and mean "not drawn".
-MAX_COORDINATE = 1e6
 
 
 class VisualizeError(ValueError):

@@ -28,6 +28,8 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
+from opec.keypoints import MAX_COORDINATE
+
 
 class EvaluationError(ValueError):
     """Bad evaluation input; the message is one line naming the file and the field."""
@@ -120,7 +122,7 @@ def _number_matrix(rows: Sequence, widths: tuple[int, ...], source: str, field: 
     if len(bad):
         i, j = bad[0]
         raise EvaluationError(
-            f"{source}: {field.format(i=int(i))}[{int(j)}]: expected a finite number, got {matrix[i, j]!r}")
+            f"{source}: {field.format(i=int(i))}[{int(j)}]: expected a finite number, got {float(matrix[i, j])!r}")
     return matrix
 
 
@@ -171,7 +173,7 @@ def _real_array(values: list, source: str, field: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(array))
     if len(bad):
         i = int(bad[0])
-        raise EvaluationError(f"{source}: {field.format(i=i)}: expected a finite number, got {array[i]!r}")
+        raise EvaluationError(f"{source}: {field.format(i=i)}: expected a finite number, got {float(array[i])!r}")
     return array
 
 
@@ -197,9 +199,18 @@ def _matrix(rows: list, widths: tuple[int, ...], source: str, field: str, expect
             if len(bad):
                 i, j = bad[0]
                 raise EvaluationError(f"{source}: {field.format(i=int(i))}[{int(j)}]: expected a finite number, "
-                                      f"got {matrix[i, j]!r}")
+                                      f"got {float(matrix[i, j])!r}")
             return matrix
     return _number_matrix(rows, widths, source, field, expected)
+
+
+def _check_coordinates(keypoints: np.ndarray, source: str, field: str) -> None:
+    """x, y of (N, J, 3) keypoints within ±MAX_COORDINATE pixels (larger values overflow the OKS)."""
+    far = np.argwhere(np.abs(keypoints[:, :, :2]) > MAX_COORDINATE)
+    if len(far):
+        i, j, c = (int(v) for v in far[0])
+        raise EvaluationError(f"{source}: {field.format(i=i)}[{3 * j + c}]: expected a pixel coordinate within "
+                              f"±{MAX_COORDINATE:g}, got {float(keypoints[i, j, c])!r}")
 
 
 def _ids_in(values: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, int | None]:
@@ -337,6 +348,12 @@ def _ground_truth(data: dict, path: Path, num_joints: int, joint_index: Sequence
                         f"{num_joints * 3} numbers ({num_joints} joints x 3)")
     boxes = _matrix(_column(annotations, "bbox", source, field, "[x, y, w, h]"), (4,), source,
                     "annotations[{i}].bbox", "4 numbers [x, y, w, h]")
+    empty = np.flatnonzero((boxes[:, 2] <= 0) | (boxes[:, 3] <= 0))
+    if len(empty):
+        i = int(empty[0])
+        raise EvaluationError(f"{source}: annotations[{i}].bbox: expected a positive width and height, got "
+                              f"{[float(v) for v in boxes[i]]}")
+    _check_coordinates(keypoints.reshape(len(annotations), -1, 3), source, "annotations[{i}].keypoints")
     if oks_scale == "bbox053":
         # CrowdPose API: OKS scale and area-range area are 0.53 * w * h of the GT box.
         areas = 0.53 * boxes[:, 2] * boxes[:, 3]
@@ -439,6 +456,7 @@ def _results(results: list, source: str, gt: GroundTruth, num_joints: int, joint
     kps = _matrix(keypoints, widths, source, "[{i}].keypoints", expected)
     scores = _real_array(scores, source, "[{i}].score")
     kps = kps.reshape(len(kps), kps.shape[1] // 3, 3)
+    _check_coordinates(kps, source, "[{i}].keypoints")
     any_joint_score = (kps[:, :, 2] > 0).any(axis=1)
     if kps.shape[1] == num_joints and list(joint_index) != list(range(num_joints)):
         kps = kps[:, list(joint_index), :]
