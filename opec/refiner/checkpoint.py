@@ -104,6 +104,23 @@ def _unwrap(obj, source: str) -> Mapping[str, Tensor]:
     return obj
 
 
+def read_checkpoint(path_or_state, what: str = "checkpoint") -> tuple[str, object]:
+    """(source, contents) of a ``torch.save`` file read with ``weights_only=True`` onto the CPU, or
+    ("state dict", the object itself). FileNotFoundError for a missing file; CheckpointError (one
+    line) for a file torch cannot read safely -- never the advice to load it with
+    ``weights_only=False``, which must not be followed for a file of unknown origin."""
+    if not isinstance(path_or_state, (str, os.PathLike)):
+        return "state dict", path_or_state
+    source = os.fspath(path_or_state)
+    if not os.path.isfile(source):
+        raise FileNotFoundError(f"{source}: {what} not found")
+    try:
+        return source, torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated files, a darknet .weights file, pickles with code, ...
+        raise CheckpointError(f"{source}: not a readable PyTorch {what} (truncated, or another kind of "
+                              f"file; {type(exc).__name__})") from exc
+
+
 def _shape(t: Tensor) -> tuple[int, ...]:
     return tuple(t.shape)
 
@@ -119,17 +136,7 @@ def load_refiner_checkpoint(model: nn.Module, path_or_state_dict) -> nn.Module:
     Raises FileNotFoundError for a missing file and CheckpointError (one line) naming the first
     mismatching key with both shapes, a missing key, or an unexpected key.
     """
-    if isinstance(path_or_state_dict, (str, os.PathLike)):
-        source = os.fspath(path_or_state_dict)
-        if not os.path.isfile(source):
-            raise FileNotFoundError(f"{source}: refiner checkpoint not found")
-        try:
-            loaded = torch.load(source, map_location="cpu", weights_only=True)
-        except Exception as exc:  # truncated files, pickles with code, ...
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CheckpointError(f"{source}: cannot read the checkpoint ({first_line})") from exc
-    else:
-        source, loaded = "state dict", path_or_state_dict
+    source, loaded = read_checkpoint(path_or_state_dict, "refiner checkpoint")
     state = _unwrap(loaded, source)
 
     expected = model.state_dict()

@@ -15,13 +15,12 @@ refiner=dict(type='OPECNet', ...), fine_tune=False)`` in a config builds it (doc
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from opec.refiner.checkpoint import CheckpointError, load_refiner_checkpoint
+from opec.refiner.checkpoint import CheckpointError, load_refiner_checkpoint, read_checkpoint
 from opec.registry import FEATURE_NETS, MODELS, REFINERS, build
 
 FEATURE_NET_PREFIX = "generator.model.pyranet."
@@ -101,16 +100,7 @@ class TopDownRefiner(nn.Module):
         if not self.fine_tune:
             load_refiner_checkpoint(self.refiner, path_or_state)
             return
-        if isinstance(path_or_state, (str, os.PathLike)):
-            source = os.fspath(path_or_state)
-            if not os.path.isfile(source):
-                raise FileNotFoundError(f"{source}: checkpoint not found")
-            try:
-                state = torch.load(source, map_location="cpu", weights_only=True)
-            except Exception as exc:  # truncated files, pickles with code, ...
-                raise CheckpointError(f"{source}: cannot read the checkpoint ({type(exc).__name__})") from exc
-        else:
-            source, state = "state dict", path_or_state
+        source, state = read_checkpoint(path_or_state, "fine-tuned checkpoint")
         if not isinstance(state, Mapping):
             raise CheckpointError(f"{source}: expected a state dict, got {type(state).__name__}")
         net_state = {k[len(FEATURE_NET_PREFIX):]: v for k, v in state.items() if k.startswith(FEATURE_NET_PREFIX)}

@@ -9,14 +9,6 @@ from opec.detection.darknet import Convolutional, Darknet
 pytestmark = pytest.mark.cuda
 
 
-@pytest.fixture
-def no_tf32():
-    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
-
-
 def test_convolutional_on_cuda_equals_conv2d(no_tf32):
     torch.manual_seed(2)
     for size, stride, leaky in [(1, 1, True), (3, 2, True), (3, 1, False)]:

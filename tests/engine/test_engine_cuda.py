@@ -21,14 +21,6 @@ pytestmark = pytest.mark.cuda
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def no_tf32():
-    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
-
-
 @pytest.mark.parametrize("amp, dtype, scaled", [("float16", torch.float16, True), ("bf16", torch.bfloat16, False)])
 def test_amp_train_step_on_cuda_close_to_float32(tiny_data, tmp_path, make_config, no_tf32, amp, dtype, scaled):
     cfg = make_config(tmp_path, tiny_data)

@@ -105,9 +105,19 @@ def test_missing_file_and_garbage_file(tmp_path):
         load_refiner_checkpoint(model, tmp_path / "nope.pth")
     bad = tmp_path / "bad.pth"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="bad.pth: cannot read the checkpoint") as info:
+    with pytest.raises(CheckpointError, match="bad.pth: not a readable PyTorch refiner checkpoint") as info:
         load_refiner_checkpoint(model, bad)
     assert "\n" not in str(info.value)
+
+
+def test_a_pickle_with_code_is_refused_without_the_unsafe_advice(tmp_path):
+    import pickle
+
+    path = tmp_path / "code.pth"
+    path.write_bytes(pickle.dumps(OPECNet))  # loading it would import and run code
+    with pytest.raises(CheckpointError, match="code.pth: not a readable PyTorch refiner checkpoint") as info:
+        load_refiner_checkpoint(OPECNet(), path)
+    assert "weights_only" not in str(info.value) and "\n" not in str(info.value)
 
 
 def test_plain_load_state_dict_accepts_original_names_without_touching_the_callers_dict(model):

@@ -11,14 +11,6 @@ from opec.refiner.joint_sampling import sample_at_points
 pytestmark = pytest.mark.cuda
 
 
-@pytest.fixture
-def no_tf32():
-    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
-
-
 def _inputs(batch=3):
     """Box-normalised joints (B,12,3) and FastPose-shaped taps of a 320x256 crop."""
     g = torch.Generator().manual_seed(0)

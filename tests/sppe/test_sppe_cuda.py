@@ -12,14 +12,6 @@ from opec.sppe.fusion import FusedConv
 pytestmark = pytest.mark.cuda
 
 
-@pytest.fixture
-def no_tf32():
-    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
-
-
 @pytest.mark.parametrize("with_residual", [False, True])
 @pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
 def test_fused_conv_fallback_on_cuda_equals_conv2d(with_residual, memory_format, no_tf32):
