@@ -7,61 +7,18 @@ ignored one (a crowd GT stays free after a match); on an exact OKS tie the GT la
 wins. A detection matched to an ignored GT is ignored; an unmatched detection whose area lies
 outside the area range is ignored; the others are true or false positives.
 
-Images are processed together: they are bucketed by their number of GTs (rounded up to a power of
-two, the padded width of their OKS rows), and the loop runs over detection rank 0..19 only, each
-step handling every image that has a detection of that rank at all 10 thresholds. The work is
-proportional to the number of (detection, GT) pairs.
+The matching works on the candidate pairs only -- (detection, GT, ignore set, threshold) with
+OKS >= the threshold -- listed once, each detection's candidates in its preference order
+(non-ignored first, then descending OKS, ties to the later GT). Images are processed together
+and the loop runs over detection rank 0..19 only: at rank r every image's rank-r detection takes,
+per ignore set and threshold, its first candidate GT that is still free. The work is proportional
+to the number of candidate pairs.
 """
 from __future__ import annotations
 
 import numpy as np
 
 TRUE_POSITIVE, FALSE_POSITIVE, IGNORED = 1, 0, 2
-
-
-def match_groups(rows: list[np.ndarray], gt_ignored: np.ndarray, gt_crowd: np.ndarray,
-                 thresholds: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Greedy matching in groups of equal padded width, rank by rank, for S sets of ignore flags.
-
-    For each detection the group's GTs are put in preference order -- non-ignored first, then by
-    descending OKS, ties to the later GT -- so at every threshold its match is simply the first GT
-    in that order that is free (not taken, or crowd) with OKS >= the threshold.
-
-    Args:
-        rows: per detection rank r (0 = best score), (N_r, Gmax) OKS of the rank-r detection of the
-            first N_r groups with the group's GTs (file order; padding -1, never a match). Groups
-            are sorted by their number of detections, so N_0 >= N_1 >= ...
-        gt_ignored: (S, N_0, Gmax) bool per GT, one set of flags per area range (or slice).
-        gt_crowd: (N_0, Gmax) bool per GT.
-        thresholds: (T,) OKS thresholds.
-    Returns:
-        per rank, (N_r, S, T) int8: 0 unmatched, 1 matched to a non-ignored GT, 2 to an ignored GT;
-        and (N_r, S, T) int64: the matched GT's column, -1 when unmatched.
-    """
-    sets, groups, width = gt_ignored.shape
-    limit = np.minimum(thresholds, 1 - 1e-10)[None, None, :, None]
-    taken = np.zeros((groups, sets, len(thresholds), width), dtype=bool)
-    later_first = -np.arange(width)
-    out = []
-    for row in rows:
-        active = len(row)
-        ignored = gt_ignored[:, :active]                   # (S, active, W)
-        shape = ignored.shape
-        order = np.lexsort((np.broadcast_to(later_first, shape), np.broadcast_to(-row, shape), ignored), axis=-1)
-        preference = np.empty_like(order)                  # position of each GT in the order
-        np.put_along_axis(preference, order, np.broadcast_to(np.arange(width), shape), axis=-1)
-        preference = preference.transpose(1, 0, 2)[:, :, None, :]  # (active, S, 1, W)
-        candidate = (~taken[:active] | gt_crowd[:active, None, None, :]) & (row[:, None, None, :] >= limit)
-        best = np.where(candidate, preference, width).argmin(axis=-1)  # (active, S, T)
-        g, a, t = np.nonzero(np.take_along_axis(candidate, best[..., None], axis=-1)[..., 0])
-        column = best[g, a, t]
-        taken[g, a, t, column] = True
-        matched = np.zeros(best.shape, dtype=np.int8)
-        matched[g, a, t] = np.where(ignored[a, g, column], 2, 1)
-        columns = np.full(best.shape, -1, dtype=np.int64)
-        columns[g, a, t] = column
-        out.append((matched, columns))
-    return out
 
 
 def ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,46 +39,55 @@ def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, g
         pair_oks: OKS of every group holding detections and GTs, group after group, each as its
             (n_dt, n_gt) matrix flattened row by row.
         dt_start, n_dt, gt_start, n_gt: (N,) first detection / GT of those groups and their counts.
-        gt_ignored: (A, G) ignore flag of every GT per area range. gt_crowd: (G,).
+        gt_ignored: (A, G) ignore flag of every GT per area range (or slice). gt_crowd: (G,).
         dt_outside: (A, D) the detection's area lies outside the area range.
         thresholds: (T,) OKS thresholds.
     Returns:
         (A, T, D) int8: :data:`TRUE_POSITIVE`, :data:`FALSE_POSITIVE` or :data:`IGNORED`; and
         (A, T, D) int64: the matched GT (its position in the GT order), -1 when unmatched.
     """
-    status = np.zeros((gt_ignored.shape[0], len(thresholds), dt_outside.shape[1]), dtype=np.int8)
+    sets, n_t, n_d = gt_ignored.shape[0], len(thresholds), dt_outside.shape[1]
+    status = np.zeros((sets, n_t, n_d), dtype=np.int8)
     matched_gt = np.full(status.shape, -1, dtype=np.int64)
-    sizes = n_dt * n_gt
-    pair_start = np.cumsum(sizes) - sizes
-    widths = np.ones_like(n_gt) if not len(n_gt) else 1 << np.ceil(np.log2(n_gt)).astype(np.int64)
-    for width in np.unique(widths):
-        members = np.flatnonzero(widths == width)
-        members = members[np.argsort(-n_dt[members], kind="stable")]
-        m_dt, m_gt = n_dt[members], n_gt[members]
-        # Per rank r, the OKS rows of the groups' rank-r detections (no padding over ranks).
-        group, within = ragged(sizes[members])
-        rank, column = within // m_gt[group], within % m_gt[group]
-        source = pair_start[members][group] + within
-        by_rank = np.argsort(rank, kind="stable")
-        bounds = np.searchsorted(rank[by_rank], np.arange(int(m_dt[0]) + 1))
-        active = np.count_nonzero(m_dt[None, :] > np.arange(int(m_dt[0]))[:, None], axis=1)
-        rows = []
-        for r in range(int(m_dt[0])):
-            pick = by_rank[bounds[r]:bounds[r + 1]]
-            row = np.full((int(active[r]), int(width)), -1.0)
-            row[group[pick], column[pick]] = pair_oks[source[pick]]
-            rows.append(row)
-        g_group, g_col = ragged(m_gt)
-        g_src = gt_start[members][g_group] + g_col
-        crowd = np.zeros((len(members), int(width)), dtype=bool)
-        crowd[g_group, g_col] = gt_crowd[g_src]
-        ignored = np.zeros((len(status),) + crowd.shape, dtype=bool)
-        ignored[:, g_group, g_col] = gt_ignored[:, g_src]
-        for r, (matched, columns) in enumerate(match_groups(rows, ignored, crowd, thresholds)):
-            owners = members[:len(matched)]
-            status[:, :, dt_start[owners] + r] = matched.transpose(1, 2, 0)
-            matched_gt[:, :, dt_start[owners] + r] = np.where(columns >= 0, gt_start[owners, None, None] + columns,
-                                                              -1).transpose(1, 2, 0)
+    limit = np.minimum(thresholds, 1 - 1e-10)  # pycocotools' starting "best OKS so far"
+    # The pairs that reach the lowest threshold: detection (position), rank in its group, GT.
+    group, within = ragged(n_dt * n_gt)
+    near = np.flatnonzero(pair_oks >= limit.min()) if n_t else np.zeros(0, dtype=np.int64)
+    group, within, oks = group[near], within[near], pair_oks[near]
+    rank, column = within // n_gt[group], within % n_gt[group]
+    dt, gt = dt_start[group] + rank, gt_start[group] + column
+    # Per ignore set s, the pairs by detection then preference: non-ignored first, descending OKS,
+    # the later GT first on a tie; then per threshold those reaching it (order kept): candidates
+    # listed by (s, t, detection) in preference order.
+    by_preference = np.lexsort((-column, -oks, dt))
+    pair, cand_set, cand_t = [], [], []
+    for s in range(sets):
+        order = by_preference[np.argsort(gt_ignored[s, gt[by_preference]], kind="stable")]
+        order = order[np.argsort(dt[order], kind="stable")]
+        t, i = np.nonzero(oks[order][None, :] >= limit[:, None])
+        pair.append(order[i])
+        cand_set.append(np.full(len(i), s))
+        cand_t.append(t)
+    pair, cand_set, cand_t = np.concatenate(pair), np.concatenate(cand_set), np.concatenate(cand_t)
+    # Candidates rank by rank (order within a rank kept).
+    by_rank = np.argsort(rank[pair].astype(np.int16), kind="stable")
+    pair, cand_set, cand_t = pair[by_rank], cand_set[by_rank], cand_t[by_rank]
+    cand_gt = gt[pair]
+    outcome = (cand_set * n_t + cand_t) * n_d + dt[pair]       # flat index into status
+    slot = (cand_gt * sets + cand_set) * n_t + cand_t          # flat index into taken (G, A, T)
+    crowd = gt_crowd[cand_gt]
+    kind = np.where(gt_ignored[cand_set, cand_gt], IGNORED, TRUE_POSITIVE).astype(np.int8)
+    taken = np.zeros(len(gt_crowd) * sets * n_t, dtype=bool)
+    bounds = np.searchsorted(rank[pair], np.arange(int(n_dt.max(initial=0)) + 1))
+    for r in range(len(bounds) - 1):
+        candidates = np.arange(bounds[r], bounds[r + 1])
+        free = candidates[~taken[slot[candidates]] | crowd[candidates]]
+        # Each (set, threshold, detection)'s first free candidate: its match.
+        key = outcome[free]
+        chosen = free[np.r_[True, key[1:] != key[:-1]]] if len(free) else free
+        taken[slot[chosen]] = True
+        status.flat[outcome[chosen]] = kind[chosen]
+        matched_gt.flat[outcome[chosen]] = cand_gt[chosen]
     # 1 -> true positive, 2 -> ignored; unmatched: a false positive, or ignored outside the area range.
     status[(status == 0) & dt_outside[:, None, :]] = IGNORED
     return status, matched_gt
