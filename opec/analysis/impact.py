@@ -103,7 +103,8 @@ def evaluate_slices(scene: Scene, state: State, slices: Slices, nearest: np.ndar
     outside = np.stack([np.zeros(scene.num_detections, dtype=bool)]
                        + [(nearest >= 0) & ~mask[np.maximum(nearest, 0)] for mask in persons])
     match = evaluator.match(scene.detections, scores=state.scores, removed=state.removed,
-                            pairs=replace(scene.pairs, oks=state.oks), gt_ignored=gt_ignore, dt_outside=outside)
+                            pairs=replace(scene.pairs, oks=state.oks), gt_ignored=gt_ignore, dt_outside=outside,
+                            return_gt=False)
     precision, _ = evaluator.accumulate(scene.detections, match, gt_ignored=gt_ignore)  # (T, 101, C, S)
     out = {"all": ap_metrics(precision[..., 0])}
     everything = replace(match, status=match.status[:1])

@@ -72,13 +72,14 @@ class Matching:
     ``kept`` (N,): the detections that count (at most 20 per image and category), by group, best
     first; ``scores`` (D,): the scores they were ranked by; ``status`` (A, T, N) int8:
     ``matching.TRUE_POSITIVE`` / ``FALSE_POSITIVE`` / ``IGNORED`` per GT-ignore set (area range)
-    and threshold; ``gt`` (A, T, N): the matched GT (annotation index), -1 when unmatched.
+    and threshold; ``gt`` (A, T, N): the matched GT (annotation index), -1 when unmatched (None
+    when not asked for).
     """
 
     kept: np.ndarray
     scores: np.ndarray
     status: np.ndarray
-    gt: np.ndarray
+    gt: np.ndarray | None
 
 
 def threshold_index(thresholds: np.ndarray, value: float) -> int:
@@ -203,7 +204,7 @@ class KeypointEvaluator:
     def evaluate_detailed(self, results) -> tuple[dict[str, float], dict[str, float]]:
         """:meth:`evaluate` plus the AP at each OKS threshold, keyed "0.50" ... "0.95"."""
         detections = self.read(results)
-        kept, status, _ = self._match(detections)
+        kept, status, _ = self._match(detections, return_gt=False)
         # Detections image by image (sorted ids), best first: a stable sort by score gives
         # pycocotools' accumulation order for any subset of images.
         order = kept[np.argsort(-detections.scores[kept], kind="mergesort")]
@@ -254,7 +255,8 @@ class KeypointEvaluator:
 
     def match(self, detections: Detections, thresholds: np.ndarray = OKS_THRESHOLDS, *,
               scores: np.ndarray | None = None, removed: np.ndarray | None = None, pairs: PairList | None = None,
-              gt_ignored: np.ndarray | None = None, dt_outside: np.ndarray | None = None) -> Matching:
+              gt_ignored: np.ndarray | None = None, dt_outside: np.ndarray | None = None,
+              return_gt: bool = True) -> Matching:
         """The evaluators' greedy matching of the kept detections (:meth:`kept`) at each threshold.
 
         Args:
@@ -266,9 +268,11 @@ class KeypointEvaluator:
                 labelled joint, area outside the range). dt_outside: (A, D) detections ignored when
                 left unmatched (outside the set, as for an area range; the detections outside the
                 area range 'all' always are). Given together.
+            return_gt: also find which GT each detection matched (``Matching.gt``; else None).
         """
-        kept, status, matched = self._match(detections, thresholds, scores, removed, pairs, gt_ignored, dt_outside)
-        gt = np.where(matched >= 0, self._gt_order[np.maximum(matched, 0)], -1)
+        kept, status, matched = self._match(detections, thresholds, scores, removed, pairs, gt_ignored, dt_outside,
+                                            return_gt)
+        gt = None if matched is None else np.where(matched >= 0, self._gt_order[np.maximum(matched, 0)], -1)
         return Matching(kept, detections.scores if scores is None else scores, status, gt)
 
     def accumulate(self, detections: Detections, matching: Matching, images: np.ndarray | None = None,
@@ -322,9 +326,11 @@ class KeypointEvaluator:
     def _match(self, detections: Detections, thresholds: np.ndarray = OKS_THRESHOLDS,
                scores: np.ndarray | None = None, removed: np.ndarray | None = None, pairs: PairList | None = None,
                gt_ignored: np.ndarray | None = None,
-               dt_outside: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               dt_outside: np.ndarray | None = None,
+               return_gt: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The kept detections (indices, by group then rank), their (A, T, kept) match status and
-        matched GT (position in the GT group order, -1 when unmatched); arguments of :meth:`match`."""
+        matched GT (position in the GT group order, -1 when unmatched; None unless ``return_gt``);
+        arguments of :meth:`match`."""
         gt = self.gt
         kept, keys, counts = self._kept(detections, scores, removed)
         pair_dt, pair_gt, column, dt_start, n_dt, gt_start, n_gt = self._group_pairs(kept, keys, counts)
@@ -344,7 +350,7 @@ class KeypointEvaluator:
             ignored = gt_ignored[:, self._gt_order]
             outside = outside[:1] | dt_outside[:, kept]
         status, matched = match_images(oks, dt_start, n_dt, gt_start, n_gt, ignored, self._gt_crowd, outside,
-                                       np.asarray(thresholds, dtype=np.float64))
+                                       np.asarray(thresholds, dtype=np.float64), return_gt)
         return kept, status, matched
 
     def _accumulate(self, detections: Detections, order: np.ndarray, status: np.ndarray,

@@ -29,7 +29,7 @@ def ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, gt_start: np.ndarray,
                  n_gt: np.ndarray, gt_ignored: np.ndarray, gt_crowd: np.ndarray, dt_outside: np.ndarray,
-                 thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                 thresholds: np.ndarray, return_gt: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Match every detection at every threshold and area range.
 
     Detections are in group order (a group = one image and category), best score first within a
@@ -41,14 +41,13 @@ def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, g
         dt_start, n_dt, gt_start, n_gt: (N,) first detection / GT of those groups and their counts.
         gt_ignored: (A, G) ignore flag of every GT per area range (or slice). gt_crowd: (G,).
         dt_outside: (A, D) the detection's area lies outside the area range.
-        thresholds: (T,) OKS thresholds.
+        thresholds: (T,) OKS thresholds (at most 62).
+        return_gt: also return which GT each detection matched (else None: the AP needs only the status).
     Returns:
         (A, T, D) int8: :data:`TRUE_POSITIVE`, :data:`FALSE_POSITIVE` or :data:`IGNORED`; and
         (A, T, D) int64: the matched GT (its position in the GT order), -1 when unmatched.
     """
     sets, n_t, n_d = gt_ignored.shape[0], len(thresholds), dt_outside.shape[1]
-    status = np.zeros((sets, n_t, n_d), dtype=np.int8)
-    matched_gt = np.full(status.shape, -1, dtype=np.int64)
     limit = np.minimum(thresholds, 1 - 1e-10)  # pycocotools' starting "best OKS so far"
     # The pairs that reach the lowest threshold: detection (position), rank in its group, GT.
     group, within = ragged(n_dt * n_gt)
@@ -56,38 +55,57 @@ def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, g
     group, within, oks = group[near], within[near], pair_oks[near]
     rank, column = within // n_gt[group], within % n_gt[group]
     dt, gt = dt_start[group] + rank, gt_start[group] + column
-    # Per ignore set s, the pairs by detection then preference: non-ignored first, descending OKS,
-    # the later GT first on a tie; then per threshold those reaching it (order kept): candidates
-    # listed by (s, t, detection) in preference order.
+    # Sets of thresholds as bit words (bit t: thresholds[t]); the thresholds each pair reaches.
+    if n_t > 62:
+        raise ValueError(f"at most 62 OKS thresholds, got {n_t}")
+    word = np.int16 if n_t < 15 else np.int64
+    bits = np.left_shift(1, np.arange(n_t)).astype(word)
+    reached = ((oks[:, None] >= limit[None, :]) @ bits).astype(word)
+    # Per ignore set s, each detection's candidate pairs in preference order: non-ignored first,
+    # descending OKS, the later GT first on a tie.
     by_preference = np.lexsort((-column, -oks, dt))
-    pair, cand_set, cand_t = [], [], []
+    entries, entry_set = [], []
     for s in range(sets):
         order = by_preference[np.argsort(gt_ignored[s, gt[by_preference]], kind="stable")]
-        order = order[np.argsort(dt[order], kind="stable")]
-        t, i = np.nonzero(oks[order][None, :] >= limit[:, None])
-        pair.append(order[i])
-        cand_set.append(np.full(len(i), s))
-        cand_t.append(t)
-    pair, cand_set, cand_t = np.concatenate(pair), np.concatenate(cand_set), np.concatenate(cand_t)
-    # Candidates rank by rank (order within a rank kept).
-    by_rank = np.argsort(rank[pair].astype(np.int16), kind="stable")
-    pair, cand_set, cand_t = pair[by_rank], cand_set[by_rank], cand_t[by_rank]
-    cand_gt = gt[pair]
-    outcome = (cand_set * n_t + cand_t) * n_d + dt[pair]       # flat index into status
-    slot = (cand_gt * sets + cand_set) * n_t + cand_t          # flat index into taken (G, A, T)
-    crowd = gt_crowd[cand_gt]
-    kind = np.where(gt_ignored[cand_set, cand_gt], IGNORED, TRUE_POSITIVE).astype(np.int8)
-    taken = np.zeros(len(gt_crowd) * sets * n_t, dtype=bool)
-    bounds = np.searchsorted(rank[pair], np.arange(int(n_dt.max(initial=0)) + 1))
-    for r in range(len(bounds) - 1):
-        candidates = np.arange(bounds[r], bounds[r + 1])
-        free = candidates[~taken[slot[candidates]] | crowd[candidates]]
-        # Each (set, threshold, detection)'s first free candidate: its match.
-        key = outcome[free]
-        chosen = free[np.r_[True, key[1:] != key[:-1]]] if len(free) else free
-        taken[slot[chosen]] = True
-        status.flat[outcome[chosen]] = kind[chosen]
-        matched_gt.flat[outcome[chosen]] = cand_gt[chosen]
-    # 1 -> true positive, 2 -> ignored; unmatched: a false positive, or ignored outside the area range.
+        entries.append(order[np.argsort(dt[order], kind="stable")])
+        entry_set.append(np.full(len(order), s))
+    pair, entry_set = np.concatenate(entries), np.concatenate(entry_set)
+    # A (set, detection)'s j-th choice; blocks of equal (rank, j), rank by rank.
+    segment = entry_set * n_d + dt[pair]
+    starts = np.r_[True, segment[1:] != segment[:-1]] if len(pair) else np.zeros(0, dtype=bool)
+    choice = np.arange(len(pair)) - np.maximum.accumulate(np.where(starts, np.arange(len(pair)), 0))
+    block = rank[pair] * (int(choice.max(initial=0)) + 1) + choice
+    by_block = np.argsort(block.astype(np.int16) if block.max(initial=0) < 2 ** 15 else block, kind="stable")
+    pair, entry_set, segment, block = pair[by_block], entry_set[by_block], segment[by_block], block[by_block]
+    entry_gt = gt[pair]
+    slot = entry_gt * sets + entry_set                       # into taken: (GT, set)
+    crowd, reach = gt_crowd[entry_gt], reached[pair]
+    taken = np.zeros(len(gt_crowd) * sets, dtype=word)   # thresholds at which the GT is taken
+    done = np.zeros(sets * n_d, dtype=word)              # thresholds at which the detection matched
+    ignored_bits = np.zeros(sets * n_d, dtype=word)      # ... to an ignored GT
+    entry_ignored = gt_ignored[entry_set, entry_gt]
+    take = np.zeros(len(pair), dtype=word)
+    bounds = np.flatnonzero(np.r_[True, block[1:] != block[:-1], True]) if len(pair) else [0]
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        # One candidate per (set, detection): no two share a GT (one detection of a given rank per image).
+        e_slot, e_seg = slot[lo:hi], segment[lo:hi]
+        free = np.where(crowd[lo:hi], reach[lo:hi], reach[lo:hi] & ~taken[e_slot])
+        got = free & ~done[e_seg]
+        done[e_seg] |= got
+        ignored_bits[e_seg] |= np.where(entry_ignored[lo:hi], got, 0)
+        taken[e_slot] |= got
+        take[lo:hi] = got
+    # Status from the bits each (set, detection) matched at, and at which to an ignored GT.
+    shift = np.arange(n_t, dtype=word)[None, :, None]
+    status = ((done.reshape(sets, 1, n_d) >> shift) & 1) + ((ignored_bits.reshape(sets, 1, n_d) >> shift) & 1)
+    status = status.astype(np.int8)  # 1: matched to a non-ignored GT, 2: to an ignored one
+    # Unmatched: a false positive, or ignored outside the area range.
     status[(status == 0) & dt_outside[:, None, :]] = IGNORED
+    if not return_gt:
+        return status, None
+    matched_gt = np.full((sets, n_t, n_d), -1, dtype=np.int64)
+    hit = np.flatnonzero(take)
+    entry, t = np.nonzero((take[hit, None] >> np.arange(n_t, dtype=word)[None, :]) & 1)
+    hit = hit[entry]
+    matched_gt.reshape(-1)[(entry_set[hit] * n_t + t) * n_d + dt[pair[hit]]] = entry_gt[hit]
     return status, matched_gt
