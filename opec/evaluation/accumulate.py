@@ -17,6 +17,7 @@ from opec.evaluation.matching import FALSE_POSITIVE, TRUE_POSITIVE
 # pycocotools' parameters: OKS thresholds .50:.05:.95 and recall points 0:.01:1 (same linspace calls).
 OKS_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 RECALL_POINTS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
+BLOCK = 8192  # detections x thresholds per step of precision_recall
 
 
 def precision_recall(status: np.ndarray, positives: int) -> tuple[np.ndarray, np.ndarray]:
@@ -33,15 +34,21 @@ def precision_recall(status: np.ndarray, positives: int) -> tuple[np.ndarray, np
     recall = -np.ones(thresholds)
     if positives == 0:
         return precision, recall
-    tp = np.cumsum(status == TRUE_POSITIVE, axis=1).astype(np.float64)
-    fp = np.cumsum(status == FALSE_POSITIVE, axis=1).astype(np.float64)
-    rc = tp / positives
-    pr = tp / (fp + tp + np.spacing(1))
-    envelope = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
-    recall[:] = rc[:, -1] if count else 0.0
+    recall[:] = 0.0
     precision[:] = 0.0
-    for t in range(thresholds):
-        reached = np.searchsorted(rc[t], RECALL_POINTS, side="left")
-        inside = reached < count
-        precision[t, inside] = envelope[t, reached[inside]]
+    # A few thresholds at a time: the temporaries stay small (cached memory, no page faults).
+    step = max(1, BLOCK // max(count, 1))
+    for first in range(0, thresholds, step):
+        rows = slice(first, first + step)
+        tp = np.cumsum(status[rows] == TRUE_POSITIVE, axis=1).astype(np.float64)
+        fp = np.cumsum(status[rows] == FALSE_POSITIVE, axis=1).astype(np.float64)
+        rc = tp / positives
+        pr = tp / (fp + tp + np.spacing(1))
+        envelope = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
+        if count:
+            recall[rows] = rc[:, -1]
+        for i, t in enumerate(range(first, min(first + step, thresholds))):
+            reached = np.searchsorted(rc[i], RECALL_POINTS, side="left")
+            inside = reached < count
+            precision[t, inside] = envelope[i, reached[inside]]
     return precision, recall
