@@ -29,6 +29,7 @@ from opec.analysis.scene import Scene
 from opec.analysis.taxonomy import CATEGORIES, MATCH_OKS, Taxonomy
 from opec.evaluation.accumulate import OKS_THRESHOLDS
 from opec.evaluation.keypoint_ap import mean_valid, threshold_index
+from opec.evaluation.matching import IGNORED
 from opec.evaluation.oks import pair_oks
 
 FIX_ORDER = ("miss", "swap", "inversion", "jitter")
@@ -95,6 +96,12 @@ def evaluate_slices(scene: Scene, state: State, slices: Slices, nearest: np.ndar
     its nearest GT (``nearest``; a detection in an image without non-ignored GTs counts
     everywhere), as the evaluators' area ranges treat GTs and detections outside the range: the
     slices are the matching's sets of ignore flags, all matched in one pass.
+
+    All slices are accumulated in one pass too: a crowd level is the ``all`` matching with the
+    detections of other images ignored and the GTs of other images as ignore regions. That is
+    exactly the subset's accumulation: an ignored detection adds no true or false positive, so it
+    only repeats the (recall, precision) point before it, which changes neither the precision read
+    at a recall point nor the final recall.
     """
     truth = scene.truth
     evaluator = truth.evaluator
@@ -105,13 +112,16 @@ def evaluate_slices(scene: Scene, state: State, slices: Slices, nearest: np.ndar
     match = evaluator.match(scene.detections, scores=state.scores, removed=state.removed,
                             pairs=replace(scene.pairs, oks=state.oks), gt_ignored=gt_ignore, dt_outside=outside,
                             return_gt=False)
-    precision, _ = evaluator.accumulate(scene.detections, match, gt_ignored=gt_ignore)  # (T, 101, C, S)
-    out = {"all": ap_metrics(precision[..., 0])}
-    everything = replace(match, status=match.status[:1])
-    for name, ids in slices.images.items():
-        subset, _ = evaluator.accumulate(scene.detections, everything, images=np.isin(truth.gt.image_ids, ids),
-                                         gt_ignored=gt_ignore[:1])
-        out[name] = crowd_level_ap(subset[..., 0])
+    levels = [np.isin(truth.gt.image_ids, ids) for ids in slices.images.values()]  # (I,) per level
+    dt_image = scene.detections.image_index[match.kept]
+    status = np.concatenate([match.status] + [np.where(level[dt_image], match.status[0], IGNORED)[None]
+                                              for level in levels])
+    ignored = np.concatenate([gt_ignore] + [(state.gt_ignore | ~level[truth.gt.image_index])[None]
+                                            for level in levels])
+    precision, _ = evaluator.accumulate(scene.detections, replace(match, status=status), gt_ignored=ignored)
+    out = {"all": ap_metrics(precision[..., 0])}  # precision: (T, 101, C, sets)
+    for s, name in enumerate(slices.images, start=len(gt_ignore)):
+        out[name] = crowd_level_ap(precision[..., s])
     for s, name in enumerate(slices.persons, start=1):
         out[name] = ap_metrics(precision[..., s])
     return out

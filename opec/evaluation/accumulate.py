@@ -17,7 +17,6 @@ from opec.evaluation.matching import FALSE_POSITIVE, TRUE_POSITIVE
 # pycocotools' parameters: OKS thresholds .50:.05:.95 and recall points 0:.01:1 (same linspace calls).
 OKS_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 RECALL_POINTS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
-BLOCK = 8192  # detections x thresholds per step of precision_recall
 
 
 def precision_recall(status: np.ndarray, positives: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,21 +33,23 @@ def precision_recall(status: np.ndarray, positives: int) -> tuple[np.ndarray, np
     recall = -np.ones(thresholds)
     if positives == 0:
         return precision, recall
-    recall[:] = 0.0
-    precision[:] = 0.0
-    # A few thresholds at a time: the temporaries stay small (cached memory, no page faults).
-    step = max(1, BLOCK // max(count, 1))
-    for first in range(0, thresholds, step):
-        rows = slice(first, first + step)
-        tp = np.cumsum(status[rows] == TRUE_POSITIVE, axis=1).astype(np.float64)
-        fp = np.cumsum(status[rows] == FALSE_POSITIVE, axis=1).astype(np.float64)
-        rc = tp / positives
-        pr = tp / (fp + tp + np.spacing(1))
-        envelope = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
-        if count:
-            recall[rows] = rc[:, -1]
-        for i, t in enumerate(range(first, min(first + step, thresholds))):
-            reached = np.searchsorted(rc[i], RECALL_POINTS, side="left")
-            inside = reached < count
-            precision[t, inside] = envelope[i, reached[inside]]
+    # Only the true positives matter: recall rises there, and the precision of any later point is
+    # at most that of the last true positive before it (same TP count, no fewer FPs). So the
+    # first point reaching a recall r is the k-th true positive, k the least count with
+    # k / positives >= r, and the precision read there is the best precision of the true
+    # positives from the k-th on (the same float values as over all points).
+    is_tp = status == TRUE_POSITIVE
+    row, position = np.nonzero(is_tp)                       # true positives, row by row
+    found = np.count_nonzero(is_tp, axis=1)                 # (T,)
+    rank = np.arange(len(row)) - np.repeat(np.cumsum(found) - found, found)  # 0-based, per row
+    tp = (rank + 1).astype(np.float64)
+    fp = np.cumsum(status == FALSE_POSITIVE, axis=1)[row, position].astype(np.float64)
+    best = np.full((thresholds, int(found.max(initial=0)) + 1), -1.0)  # padded: never a maximum
+    best[row, rank] = tp / (fp + tp + np.spacing(1))
+    best = np.maximum.accumulate(best[:, ::-1], axis=1)[:, ::-1]
+    counts = np.arange(positives + 1, dtype=np.float64) / positives  # the recall values
+    needed = np.maximum(np.searchsorted(counts, RECALL_POINTS, side="left"), 1)  # (R,) TPs to reach r
+    reached = needed[None, :] <= found[:, None]
+    precision[:] = np.where(reached, best[:, np.minimum(needed, best.shape[1]) - 1], 0.0)
+    recall[:] = found / positives
     return precision, recall
