@@ -39,17 +39,13 @@ def precision_recall(status: np.ndarray, positives: int) -> tuple[np.ndarray, np
     # k / positives >= r, and the precision read there is the best precision of the true
     # positives from the k-th on (the same float values as over all points).
     is_tp = status == TRUE_POSITIVE
-    row, position = np.nonzero(is_tp)                       # true positives, row by row
-    found = np.count_nonzero(is_tp, axis=1)                 # (T,)
-    rank = np.arange(len(row)) - np.repeat(np.cumsum(found) - found, found)  # 0-based, per row
-    tp = (rank + 1).astype(np.float64)
-    fp = np.cumsum(status == FALSE_POSITIVE, axis=1)[row, position].astype(np.float64)
-    best = np.full((thresholds, int(found.max(initial=0)) + 1), -1.0)  # padded: never a maximum
-    best[row, rank] = tp / (fp + tp + np.spacing(1))
-    best = np.maximum.accumulate(best[:, ::-1], axis=1)[:, ::-1]
-    counts = np.arange(positives + 1, dtype=np.float64) / positives  # the recall values
-    needed = np.maximum(np.searchsorted(counts, RECALL_POINTS, side="left"), 1)  # (R,) TPs to reach r
-    reached = needed[None, :] <= found[:, None]
-    precision[:] = np.where(reached, best[:, np.minimum(needed, best.shape[1]) - 1], 0.0)
-    recall[:] = found / positives
+    false_positives = np.cumsum(status == FALSE_POSITIVE, axis=1, dtype=np.int32)
+    needed = np.maximum(np.searchsorted(np.arange(positives + 1) / positives, RECALL_POINTS, side="left"), 1)
+    for t in range(thresholds):
+        at = np.flatnonzero(is_tp[t])
+        found = len(at)
+        recall[t] = found / positives
+        tp = np.arange(1, found + 1, dtype=np.float64)
+        best = np.maximum.accumulate((tp / (false_positives[t, at] + tp + np.spacing(1)))[::-1])[::-1]
+        precision[t] = np.where(needed <= found, best[np.minimum(needed, found) - 1], 0.0) if found else 0.0
     return precision, recall
