@@ -64,11 +64,16 @@ class Slices:
 def nearest_gt(scene: Scene) -> np.ndarray:
     """(D,) the non-ignored GT with the highest OKS with each detection (first on ties), -1 when its
     image has none: the person slice an unmatched detection belongs to."""
-    pair_dt, pair_gt, oks = scene.pairs.dt, scene.pairs.gt, scene.pairs.oks
-    pairs = np.flatnonzero(~scene.truth.ignore[pair_gt])
-    order = pairs[np.lexsort((pairs, -oks[pairs], pair_dt[pairs]))]
-    first = order[np.r_[True, pair_dt[order][1:] != pair_dt[order][:-1]]] if len(order) else order
+    pair_dt, pair_gt = scene.pairs.dt, scene.pairs.gt
     nearest = np.full(scene.num_detections, -1, dtype=np.int64)
+    if not len(pair_dt):
+        return nearest
+    valid = ~scene.truth.ignore[pair_gt]
+    oks = np.where(valid, scene.pairs.oks, -np.inf)
+    owner = np.cumsum(np.r_[True, pair_dt[1:] != pair_dt[:-1]]) - 1  # a detection's pairs are contiguous
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    best = np.flatnonzero(valid & (oks == np.maximum.reduceat(oks, starts)[owner]))
+    first = best[np.r_[True, owner[best][1:] != owner[best][:-1]]] if len(best) else best
     nearest[pair_dt[first]] = pair_gt[first]
     return nearest
 
