@@ -138,7 +138,9 @@ def match_slices(scene: Scene, state: State, slices: Slices, nearest: np.ndarray
         kept = match.kept
     else:
         status = previous.status.copy()
-        kept = evaluator.kept(scene.detections, state.scores, state.removed)
+        same_ranking = np.array_equal(previous.state.scores, state.scores) and \
+            np.array_equal(previous.state.removed, state.removed)
+        kept = previous.kept if same_ranking else evaluator.kept(scene.detections, state.scores, state.removed)
     status[:, :, match.kept] = match.status
     return SliceMatching(state, kept, status, gt_ignore)
 
