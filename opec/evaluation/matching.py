@@ -27,18 +27,18 @@ def ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
-def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, gt_start: np.ndarray,
-                 n_gt: np.ndarray, gt_ignored: np.ndarray, gt_crowd: np.ndarray, dt_outside: np.ndarray,
-                 thresholds: np.ndarray, return_gt: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+def match_images(dt: np.ndarray, rank: np.ndarray, gt: np.ndarray, oks: np.ndarray, gt_ignored: np.ndarray,
+                 gt_crowd: np.ndarray, dt_outside: np.ndarray, thresholds: np.ndarray,
+                 return_gt: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Match every detection at every threshold and area range.
 
     Detections are in group order (a group = one image and category), best score first within a
     group, at most 20 per group; GTs are in group order, file order within a group.
 
     Args:
-        pair_oks: OKS of every group holding detections and GTs, group after group, each as its
-            (n_dt, n_gt) matrix flattened row by row.
-        dt_start, n_dt, gt_start, n_gt: (N,) first detection / GT of those groups and their counts.
+        dt, rank, gt, oks: (P,) (detection, GT) pairs of the same group: the detection (its
+            position), its rank in the group (0 = best score), the GT (its position) and their OKS.
+            Pairs below the lowest threshold may be left out (they never match).
         gt_ignored: (A, G) ignore flag of every GT per area range (or slice). gt_crowd: (G,).
         dt_outside: (A, D) the detection's area lies outside the area range.
         thresholds: (T,) OKS thresholds (at most 62).
@@ -49,12 +49,8 @@ def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, g
     """
     sets, n_t, n_d = gt_ignored.shape[0], len(thresholds), dt_outside.shape[1]
     limit = np.minimum(thresholds, 1 - 1e-10)  # pycocotools' starting "best OKS so far"
-    # The pairs that reach the lowest threshold: detection (position), rank in its group, GT.
-    group, within = ragged(n_dt * n_gt)
-    near = np.flatnonzero(pair_oks >= limit.min()) if n_t else np.zeros(0, dtype=np.int64)
-    group, within, oks = group[near], within[near], pair_oks[near]
-    rank, column = within // n_gt[group], within % n_gt[group]
-    dt, gt = dt_start[group] + rank, gt_start[group] + column
+    near = np.flatnonzero(oks >= limit.min()) if n_t else np.zeros(0, dtype=np.int64)
+    dt, rank, gt, oks = dt[near], rank[near], gt[near], oks[near]
     # Sets of thresholds as bit words (bit t: thresholds[t]); the thresholds each pair reaches.
     if n_t > 62:
         raise ValueError(f"at most 62 OKS thresholds, got {n_t}")
@@ -63,7 +59,7 @@ def match_images(pair_oks: np.ndarray, dt_start: np.ndarray, n_dt: np.ndarray, g
     reached = ((oks[:, None] >= limit[None, :]) @ bits).astype(word)
     # Per ignore set s, each detection's candidate pairs in preference order: non-ignored first,
     # descending OKS, the later GT first on a tie.
-    by_preference = np.lexsort((-column, -oks, dt))
+    by_preference = np.lexsort((-gt, -oks, dt))  # a group's GTs: later in the file = later position
     entries, entry_set = [], []
     for s in range(sets):
         order = by_preference[np.argsort(gt_ignored[s, gt[by_preference]], kind="stable")]
