@@ -7,12 +7,15 @@ ignored one (a crowd GT stays free after a match); on an exact OKS tie the GT la
 wins. A detection matched to an ignored GT is ignored; an unmatched detection whose area lies
 outside the area range is ignored; the others are true or false positives.
 
-The matching works on the candidate pairs only -- (detection, GT, ignore set, threshold) with
-OKS >= the threshold -- listed once, each detection's candidates in its preference order
-(non-ignored first, then descending OKS, ties to the later GT). Images are processed together
-and the loop runs over detection rank 0..19 only: at rank r every image's rank-r detection takes,
-per ignore set and threshold, its first candidate GT that is still free. The work is proportional
-to the number of candidate pairs.
+The matching works on the candidate pairs only -- (detection, GT) with OKS >= the lowest
+threshold -- listed once per ignore set, each detection's candidates in its preference order
+(non-ignored first, then descending OKS, ties to the later GT). The thresholds are the bits of one
+small integer: per candidate the thresholds it reaches, per (GT, set) those at which the GT is
+taken, per (detection, set) those at which the detection has matched. Images are processed
+together and the loop runs over detection rank 0..19 and, within a rank, over each detection's
+first, second, ... candidate: a candidate takes the thresholds it reaches where its GT is free
+(or crowd) and its detection has not matched yet. The work is proportional to the number of
+candidate pairs.
 """
 from __future__ import annotations
 
