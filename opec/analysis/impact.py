@@ -28,7 +28,8 @@ import numpy as np
 from opec.analysis.scene import Scene
 from opec.analysis.taxonomy import CATEGORIES, MATCH_OKS, Taxonomy
 from opec.evaluation.accumulate import OKS_THRESHOLDS
-from opec.evaluation.keypoint_ap import mean_valid, threshold_index
+from opec.evaluation.keypoint_ap import Matching, mean_valid, threshold_index
+from opec.evaluation.matching import IGNORED
 from opec.evaluation.oks import pair_oks
 
 FIX_ORDER = ("miss", "swap", "inversion", "jitter")
@@ -63,11 +64,16 @@ class Slices:
 def nearest_gt(scene: Scene) -> np.ndarray:
     """(D,) the non-ignored GT with the highest OKS with each detection (first on ties), -1 when its
     image has none: the person slice an unmatched detection belongs to."""
-    pair_dt, pair_gt, oks = scene.pairs.dt, scene.pairs.gt, scene.pairs.oks
-    pairs = np.flatnonzero(~scene.truth.ignore[pair_gt])
-    order = pairs[np.lexsort((pairs, -oks[pairs], pair_dt[pairs]))]
-    first = order[np.r_[True, pair_dt[order][1:] != pair_dt[order][:-1]]] if len(order) else order
+    pair_dt, pair_gt = scene.pairs.dt, scene.pairs.gt
     nearest = np.full(scene.num_detections, -1, dtype=np.int64)
+    if not len(pair_dt):
+        return nearest
+    valid = ~scene.truth.ignore[pair_gt]
+    oks = np.where(valid, scene.pairs.oks, -np.inf)
+    owner = np.cumsum(np.r_[True, pair_dt[1:] != pair_dt[:-1]]) - 1  # a detection's pairs are contiguous
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    best = np.flatnonzero(valid & (oks == np.maximum.reduceat(oks, starts)[owner]))
+    first = best[np.r_[True, owner[best][1:] != owner[best][:-1]]] if len(best) else best
     nearest[pair_dt[first]] = pair_gt[first]
     return nearest
 
@@ -86,6 +92,85 @@ def crowd_level_ap(precision: np.ndarray) -> dict[str, float]:
             "AP75": float(np.mean(precision[threshold_index(OKS_THRESHOLDS, 0.75)]))}
 
 
+@dataclass
+class SliceMatching:
+    """The matching of one :class:`State` on every slice: ``status`` (S, T, D) int8 per
+    detection (valid for the ``kept`` ones (N,)), ``gt_ignore`` (S, G) each set's ignore flags
+    (``all``, then the person slices)."""
+
+    state: State
+    kept: np.ndarray
+    status: np.ndarray
+    gt_ignore: np.ndarray
+
+
+def changed_images(scene: Scene, before: State, after: State) -> np.ndarray:
+    """(I,) bool: the images where the matching's inputs differ between two states -- a pair's
+    OKS, a detection's score or removal, a GT's ignore flag. An image's matching depends on
+    nothing else, so the other images' matching carries over."""
+    detections = (before.scores != after.scores) | (before.removed != after.removed)
+    detections[scene.pairs.dt[before.oks != after.oks]] = True
+    images = np.zeros(len(scene.truth.gt.image_ids), dtype=bool)
+    images[scene.detections.image_index[detections]] = True
+    images[scene.truth.gt.image_index[before.gt_ignore != after.gt_ignore]] = True
+    return images
+
+
+def match_slices(scene: Scene, state: State, slices: Slices, nearest: np.ndarray,
+                 previous: SliceMatching | None = None) -> SliceMatching:
+    """The evaluator's matching of ``state`` with every person slice's ignore flags (see
+    :func:`evaluate_slices`); with ``previous`` (an earlier state's) only the images that changed
+    since are matched again."""
+    truth = scene.truth
+    evaluator = truth.evaluator
+    persons = list(slices.persons.values())
+    gt_ignore = np.stack([state.gt_ignore] + [state.gt_ignore | ~mask for mask in persons])
+    outside = np.stack([np.zeros(scene.num_detections, dtype=bool)]
+                       + [(nearest >= 0) & ~mask[np.maximum(nearest, 0)] for mask in persons])
+    removed = state.removed
+    if previous is not None:
+        removed = removed | ~changed_images(scene, previous.state, state)[scene.detections.image_index]
+    match = evaluator.match(scene.detections, scores=state.scores, removed=removed,
+                            pairs=replace(scene.pairs, oks=state.oks), gt_ignored=gt_ignore, dt_outside=outside,
+                            return_gt=False)
+    if previous is None:
+        status = np.zeros(match.status.shape[:2] + (scene.num_detections,), dtype=match.status.dtype)
+        kept = match.kept
+    else:
+        status = previous.status.copy()
+        same_ranking = np.array_equal(previous.state.scores, state.scores) and \
+            np.array_equal(previous.state.removed, state.removed)
+        kept = previous.kept if same_ranking else evaluator.kept(scene.detections, state.scores, state.removed)
+    status[:, :, match.kept] = match.status
+    return SliceMatching(state, kept, status, gt_ignore)
+
+
+def slice_metrics(scene: Scene, slices: Slices, matching: SliceMatching) -> dict[str, dict[str, float]]:
+    """{slice: {AP, AP50, AP75}} of a :func:`match_slices` result.
+
+    All slices are accumulated in one pass: a crowd level is the ``all`` matching with the
+    detections of other images ignored and the GTs of other images as ignore regions. That is
+    exactly the subset's accumulation: an ignored detection adds no true or false positive, so it
+    only repeats the (recall, precision) point before it, which changes neither the precision read
+    at a recall point nor the final recall.
+    """
+    truth, state, kept = scene.truth, matching.state, matching.kept
+    levels = [np.isin(truth.gt.image_ids, ids) for ids in slices.images.values()]  # (I,) per level
+    matched = matching.status[:, :, kept]
+    dt_image = scene.detections.image_index[kept]
+    status = np.concatenate([matched] + [np.where(level[dt_image], matched[0], IGNORED)[None] for level in levels])
+    ignored = np.concatenate([matching.gt_ignore] + [(state.gt_ignore | ~level[truth.gt.image_index])[None]
+                                                     for level in levels])
+    precision, _ = truth.evaluator.accumulate(scene.detections, Matching(kept, state.scores, status, None),
+                                              gt_ignored=ignored)
+    out = {"all": ap_metrics(precision[..., 0])}  # precision: (T, 101, C, sets)
+    for s, name in enumerate(slices.images, start=len(matching.gt_ignore)):
+        out[name] = crowd_level_ap(precision[..., s])
+    for s, name in enumerate(slices.persons, start=1):
+        out[name] = ap_metrics(precision[..., s])
+    return out
+
+
 def evaluate_slices(scene: Scene, state: State, slices: Slices, nearest: np.ndarray) -> dict[str, dict[str, float]]:
     """{slice: {AP, AP50, AP75}} of one state.
 
@@ -94,26 +179,10 @@ def evaluate_slices(scene: Scene, state: State, slices: Slices, nearest: np.ndar
     with the other GTs as ignore regions, and an unmatched detection counts only in the slice of
     its nearest GT (``nearest``; a detection in an image without non-ignored GTs counts
     everywhere), as the evaluators' area ranges treat GTs and detections outside the range: the
-    slices are the matching's sets of ignore flags, all matched in one pass.
+    slices are the matching's sets of ignore flags, all matched in one pass
+    (:func:`match_slices`, :func:`slice_metrics`).
     """
-    truth = scene.truth
-    evaluator = truth.evaluator
-    persons = list(slices.persons.values())
-    gt_ignore = np.stack([state.gt_ignore] + [state.gt_ignore | ~mask for mask in persons])
-    outside = np.stack([np.zeros(scene.num_detections, dtype=bool)]
-                       + [(nearest >= 0) & ~mask[np.maximum(nearest, 0)] for mask in persons])
-    match = evaluator.match(scene.detections, scores=state.scores, removed=state.removed,
-                            pairs=replace(scene.pairs, oks=state.oks), gt_ignored=gt_ignore, dt_outside=outside)
-    precision, _ = evaluator.accumulate(scene.detections, match, gt_ignored=gt_ignore)  # (T, 101, C, S)
-    out = {"all": ap_metrics(precision[..., 0])}
-    everything = replace(match, status=match.status[:1])
-    for name, ids in slices.images.items():
-        subset, _ = evaluator.accumulate(scene.detections, everything, images=np.isin(truth.gt.image_ids, ids),
-                                         gt_ignored=gt_ignore[:1])
-        out[name] = crowd_level_ap(subset[..., 0])
-    for s, name in enumerate(slices.persons, start=1):
-        out[name] = ap_metrics(precision[..., s])
-    return out
+    return slice_metrics(scene, slices, match_slices(scene, state, slices, nearest))
 
 
 def fix_joints(scene: Scene, state: State, taxonomy: Taxonomy, category: str) -> State:
@@ -175,17 +244,24 @@ def max_oks_per_gt(scene: Scene, state: State) -> np.ndarray:
 
 
 def ap_impact(scene: Scene, taxonomy: Taxonomy, slices: Slices) -> dict[str, dict[str, dict[str, float]]]:
-    """{step: {slice: {AP, AP50, AP75}}} for the :data:`STEPS`, cumulative."""
+    """{step: {slice: {AP, AP50, AP75}}} for the :data:`STEPS`, cumulative (each step matches
+    again only the images its change touches)."""
     nearest = nearest_gt(scene)
     state = State.of(scene)
-    out = {"original": evaluate_slices(scene, state, slices, nearest)}
+    matching = match_slices(scene, state, slices, nearest)
+    out = {"original": slice_metrics(scene, slices, matching)}
+
+    def step(name: str, new: State) -> None:
+        nonlocal matching
+        matching = match_slices(scene, new, slices, nearest, previous=matching)
+        out[name] = slice_metrics(scene, slices, matching)
+
     for category in FIX_ORDER:
-        state = fix_joints(scene, state, taxonomy, category)
-        out[category] = evaluate_slices(scene, state, slices, nearest)
-    state = replace(state, scores=optimal_scores(scene, state))
-    out["rescore"] = evaluate_slices(scene, state, slices, nearest)
-    state = replace(state, removed=state.removed | (max_oks_per_detection(scene, state) < MATCH_OKS))
-    out["background_fp"] = evaluate_slices(scene, state, slices, nearest)
-    state = replace(state, gt_ignore=state.gt_ignore | (max_oks_per_gt(scene, state) < MATCH_OKS))
-    out["false_negatives"] = evaluate_slices(scene, state, slices, nearest)
+        step(category, fix_joints(scene, matching.state, taxonomy, category))
+    state = matching.state
+    step("rescore", replace(state, scores=optimal_scores(scene, state)))
+    state = matching.state
+    step("background_fp", replace(state, removed=state.removed | (max_oks_per_detection(scene, state) < MATCH_OKS)))
+    state = matching.state
+    step("false_negatives", replace(state, gt_ignore=state.gt_ignore | (max_oks_per_gt(scene, state) < MATCH_OKS)))
     return out

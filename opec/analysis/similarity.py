@@ -19,6 +19,7 @@ def joint_similarity(xy: np.ndarray, gt_keypoints: np.ndarray, scale: np.ndarray
     Returns:
         (N, K) ks, NaN where the GT joint is unlabelled (v = 0).
     """
-    d2 = ((xy - gt_keypoints[:, :, :2]) ** 2).sum(axis=2)
+    delta = xy - gt_keypoints[:, :, :2]
+    d2 = delta[:, :, 0] ** 2 + delta[:, :, 1] ** 2  # what .sum(axis=2) adds, without a slow 2-wide reduction
     e = d2 / (2 * sigmas) ** 2 / (scale[:, None] + np.spacing(1)) / 2
     return np.where(gt_keypoints[:, :, 2] > 0, np.exp(-e), np.nan)

@@ -59,26 +59,31 @@ def classify(scene: Scene, xy: np.ndarray | None = None) -> Taxonomy:
     mirrored[:, truth.flip == np.arange(n_k), 2] = 0  # joints without a mirror image
     ks_mirror = joint_similarity(xy[matched], mirrored, gt.areas[own], truth.sigmas[truth.flip])
 
-    # Best ks against the same or the mirrored joint of another annotated person of the image.
-    ks_other = np.full((n_dt, n_k), np.nan)
+    own_ks = ks[matched]
+    with np.errstate(invalid="ignore"):
+        # Swap candidates: labelled joints that are neither good, jitter nor an inversion.
+        candidate = np.zeros((n_dt, n_k), dtype=bool)
+        candidate[matched] = ~np.isnan(own_ks) & ~(own_ks >= JITTER_KS) & ~(ks_mirror >= JITTER_KS)
+    # Those with ks >= 0.5 against the same or the mirrored joint of another annotated person of the image.
     pair_dt, pair_gt = scene.pairs.dt, scene.pairs.gt
     pairs = np.flatnonzero((dt_gt[pair_dt] >= 0) & (pair_gt != dt_gt[pair_dt]) & ~truth.crowd[pair_gt])
-    if len(pairs):
-        p_dt, p_gt = pair_dt[pairs], pair_gt[pairs]
-        scale = gt.areas[p_gt]
-        same = joint_similarity(xy[p_dt], gt.keypoints[p_gt], scale, truth.sigmas)
-        flipped = joint_similarity(xy[p_dt], gt.keypoints[p_gt][:, truth.flip, :], scale, truth.sigmas[truth.flip])
-        best = np.fmax(same, flipped)
-        starts = np.flatnonzero(np.r_[True, p_dt[1:] != p_dt[:-1]])  # a detection's pairs are contiguous
-        with np.errstate(invalid="ignore"):
-            ks_other[p_dt[starts]] = np.fmax.reduceat(best, starts, axis=0)
+    entry, joint = np.nonzero(candidate[pair_dt[pairs]])  # only these joints' ks are needed
+    p_dt, p_gt = pair_dt[pairs[entry]], pair_gt[pairs[entry]]
+    scale, mirror = gt.areas[p_gt], truth.flip[joint]
+    same = joint_similarity(xy[p_dt, joint][:, None], gt.keypoints[p_gt, joint][:, None], scale,
+                            truth.sigmas[joint][:, None])[:, 0]
+    flipped = joint_similarity(xy[p_dt, joint][:, None], gt.keypoints[p_gt, mirror][:, None], scale,
+                               truth.sigmas[mirror][:, None])[:, 0]
+    with np.errstate(invalid="ignore"):
+        near = (same >= JITTER_KS) | (flipped >= JITTER_KS)
+    swap = np.zeros((n_dt, n_k), dtype=bool)
+    swap[p_dt[near], joint[near]] = True
 
     category = np.full((n_dt, n_k), -1, dtype=np.int8)
-    own_ks, mirror_ks, other_ks = ks[matched], ks_mirror, ks_other[matched]
     labelled = ~np.isnan(own_ks)
     with np.errstate(invalid="ignore"):
         value = np.select(
-            [own_ks >= GOOD_KS, own_ks >= JITTER_KS, mirror_ks >= JITTER_KS, other_ks >= JITTER_KS],
+            [own_ks >= GOOD_KS, own_ks >= JITTER_KS, ks_mirror >= JITTER_KS, swap[matched]],
             [GOOD, JITTER, INVERSION, SWAP], MISS)
     category[matched] = np.where(labelled, value, -1)
     return Taxonomy(dt_gt, category, ks)

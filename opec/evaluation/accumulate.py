@@ -33,15 +33,19 @@ def precision_recall(status: np.ndarray, positives: int) -> tuple[np.ndarray, np
     recall = -np.ones(thresholds)
     if positives == 0:
         return precision, recall
-    tp = np.cumsum(status == TRUE_POSITIVE, axis=1).astype(np.float64)
-    fp = np.cumsum(status == FALSE_POSITIVE, axis=1).astype(np.float64)
-    rc = tp / positives
-    pr = tp / (fp + tp + np.spacing(1))
-    envelope = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
-    recall[:] = rc[:, -1] if count else 0.0
-    precision[:] = 0.0
+    # Only the true positives matter: recall rises there, and the precision of any later point is
+    # at most that of the last true positive before it (same TP count, no fewer FPs). So the
+    # first point reaching a recall r is the k-th true positive, k the least count with
+    # k / positives >= r, and the precision read there is the best precision of the true
+    # positives from the k-th on (the same float values as over all points).
+    is_tp = status == TRUE_POSITIVE
+    false_positives = np.cumsum(status == FALSE_POSITIVE, axis=1, dtype=np.int32)
+    needed = np.maximum(np.searchsorted(np.arange(positives + 1) / positives, RECALL_POINTS, side="left"), 1)
     for t in range(thresholds):
-        reached = np.searchsorted(rc[t], RECALL_POINTS, side="left")
-        inside = reached < count
-        precision[t, inside] = envelope[t, reached[inside]]
+        at = np.flatnonzero(is_tp[t])
+        found = len(at)
+        recall[t] = found / positives
+        tp = np.arange(1, found + 1, dtype=np.float64)
+        best = np.maximum.accumulate((tp / (false_positives[t, at] + tp + np.spacing(1)))[::-1])[::-1]
+        precision[t] = np.where(needed <= found, best[np.minimum(needed, found) - 1], 0.0) if found else 0.0
     return precision, recall

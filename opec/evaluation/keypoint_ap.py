@@ -72,13 +72,14 @@ class Matching:
     ``kept`` (N,): the detections that count (at most 20 per image and category), by group, best
     first; ``scores`` (D,): the scores they were ranked by; ``status`` (A, T, N) int8:
     ``matching.TRUE_POSITIVE`` / ``FALSE_POSITIVE`` / ``IGNORED`` per GT-ignore set (area range)
-    and threshold; ``gt`` (A, T, N): the matched GT (annotation index), -1 when unmatched.
+    and threshold; ``gt`` (A, T, N): the matched GT (annotation index), -1 when unmatched (None
+    when not asked for).
     """
 
     kept: np.ndarray
     scores: np.ndarray
     status: np.ndarray
-    gt: np.ndarray
+    gt: np.ndarray | None
 
 
 def threshold_index(thresholds: np.ndarray, value: float) -> int:
@@ -162,6 +163,8 @@ class KeypointEvaluator:
         # GTs by group (image, category), file order within a group.
         groups = gt.image_index * len(gt.category_ids) + gt.category_index
         self._gt_order = np.argsort(groups, kind="stable")
+        self._gt_position = np.empty_like(self._gt_order)  # of each annotation in that order
+        self._gt_position[self._gt_order] = np.arange(len(self._gt_order))
         self._gt_keys, self._gt_start, self._gt_count = np.unique(groups[self._gt_order], return_index=True,
                                                                   return_counts=True)
         self.gt_ignored = ignored | outside                                # (A, G) per area range
@@ -203,7 +206,7 @@ class KeypointEvaluator:
     def evaluate_detailed(self, results) -> tuple[dict[str, float], dict[str, float]]:
         """:meth:`evaluate` plus the AP at each OKS threshold, keyed "0.50" ... "0.95"."""
         detections = self.read(results)
-        kept, status, _ = self._match(detections)
+        kept, status, _ = self._match(detections, return_gt=False)
         # Detections image by image (sorted ids), best first: a stable sort by score gives
         # pycocotools' accumulation order for any subset of images.
         order = kept[np.argsort(-detections.scores[kept], kind="mergesort")]
@@ -239,7 +242,7 @@ class KeypointEvaluator:
         """Every (detection, GT) pair of the same image and category, with its exact OKS (all pairs,
         unlike :meth:`evaluate`, which skips the pairs that cannot reach OKS 0.5)."""
         ranked, keys, counts = self._rank(detections, detections.scores, self._usable(detections))
-        pair_dt, pair_gt, column = self._group_pairs(ranked, keys, counts)[:3]
+        pair_dt, pair_gt, column = self._group_pairs(ranked, keys, counts)
         first = np.zeros(len(detections.scores), dtype=np.intp)
         starts = np.flatnonzero(column == 0)
         first[pair_dt[starts]] = starts
@@ -254,7 +257,8 @@ class KeypointEvaluator:
 
     def match(self, detections: Detections, thresholds: np.ndarray = OKS_THRESHOLDS, *,
               scores: np.ndarray | None = None, removed: np.ndarray | None = None, pairs: PairList | None = None,
-              gt_ignored: np.ndarray | None = None, dt_outside: np.ndarray | None = None) -> Matching:
+              gt_ignored: np.ndarray | None = None, dt_outside: np.ndarray | None = None,
+              return_gt: bool = True) -> Matching:
         """The evaluators' greedy matching of the kept detections (:meth:`kept`) at each threshold.
 
         Args:
@@ -266,9 +270,11 @@ class KeypointEvaluator:
                 labelled joint, area outside the range). dt_outside: (A, D) detections ignored when
                 left unmatched (outside the set, as for an area range; the detections outside the
                 area range 'all' always are). Given together.
+            return_gt: also find which GT each detection matched (``Matching.gt``; else None).
         """
-        kept, status, matched = self._match(detections, thresholds, scores, removed, pairs, gt_ignored, dt_outside)
-        gt = np.where(matched >= 0, self._gt_order[np.maximum(matched, 0)], -1)
+        kept, status, matched = self._match(detections, thresholds, scores, removed, pairs, gt_ignored, dt_outside,
+                                            return_gt)
+        gt = None if matched is None else np.where(matched >= 0, self._gt_order[np.maximum(matched, 0)], -1)
         return Matching(kept, detections.scores if scores is None else scores, status, gt)
 
     def accumulate(self, detections: Detections, matching: Matching, images: np.ndarray | None = None,
@@ -308,8 +314,7 @@ class KeypointEvaluator:
 
     def _group_pairs(self, dts: np.ndarray, keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, ...]:
         """Pairs of the detections ``dts`` (by group; ``counts`` per group key) with their group's
-        GTs in file order: pair_dt, pair_gt, the GT's position in the group, and per group holding
-        both: first detection (in ``dts``), detections, first GT (in the GT order), GTs."""
+        GTs in file order: pair_dt, pair_gt and the GT's position in the group."""
         dt_start = np.cumsum(counts) - counts
         _, dt_pos, gt_pos = np.intersect1d(keys, self._gt_keys, assume_unique=True, return_indices=True)
         n_dt, n_gt = counts[dt_pos], self._gt_count[gt_pos]
@@ -317,25 +322,33 @@ class KeypointEvaluator:
         column = within % n_gt[pair_group]
         pair_dt = dts[dt_start[dt_pos][pair_group] + within // n_gt[pair_group]]
         pair_gt = self._gt_order[self._gt_start[gt_pos][pair_group] + column]
-        return pair_dt, pair_gt, column, dt_start[dt_pos], n_dt, self._gt_start[gt_pos], n_gt
+        return pair_dt, pair_gt, column
 
     def _match(self, detections: Detections, thresholds: np.ndarray = OKS_THRESHOLDS,
                scores: np.ndarray | None = None, removed: np.ndarray | None = None, pairs: PairList | None = None,
                gt_ignored: np.ndarray | None = None,
-               dt_outside: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               dt_outside: np.ndarray | None = None,
+               return_gt: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The kept detections (indices, by group then rank), their (A, T, kept) match status and
-        matched GT (position in the GT group order, -1 when unmatched); arguments of :meth:`match`."""
+        matched GT (position in the GT group order, -1 when unmatched; None unless ``return_gt``);
+        arguments of :meth:`match`."""
         gt = self.gt
         kept, keys, counts = self._kept(detections, scores, removed)
-        pair_dt, pair_gt, column, dt_start, n_dt, gt_start, n_gt = self._group_pairs(kept, keys, counts)
+        position = np.full(len(detections.scores), -1)  # of each kept detection in ``kept``
+        position[kept] = np.arange(len(kept))
         if pairs is None:
-            # Only pairs that can reach OKS 0.5 matter to the matching; the others keep OKS 0.
-            oks = np.zeros(len(pair_dt))
+            pair_dt, pair_gt = self._group_pairs(kept, keys, counts)[:2]
+            # Only pairs that can reach OKS 0.5 matter to the matching.
             near = np.flatnonzero(may_match(self._gt_labelled_boxes, gt.areas, detections.boxes, pair_gt, pair_dt,
                                             self.sigmas))
-            oks[near] = pair_oks(self._gt_tables, detections.xy, pair_gt[near], pair_dt[near], self.sigmas)
+            pair_dt, pair_gt = pair_dt[near], pair_gt[near]
+            oks = pair_oks(self._gt_tables, detections.xy, pair_gt, pair_dt, self.sigmas)
         else:
-            oks = pairs.oks[pairs.first[pair_dt] + column]
+            limit = np.min(thresholds, initial=np.inf)
+            listed = np.flatnonzero((pairs.oks >= min(limit, 1 - 1e-10)) & (position[pairs.dt] >= 0))
+            pair_dt, pair_gt, oks = pairs.dt[listed], pairs.gt[listed], pairs.oks[listed]
+        rank = ragged(counts)[1]  # of each kept detection in its group
+        dt_pos = position[pair_dt]
 
         area = detections.areas[kept]
         outside = (area[None, :] < self._ranges[:, :1]) | (area[None, :] > self._ranges[:, 1:])
@@ -343,8 +356,8 @@ class KeypointEvaluator:
         if gt_ignored is not None:
             ignored = gt_ignored[:, self._gt_order]
             outside = outside[:1] | dt_outside[:, kept]
-        status, matched = match_images(oks, dt_start, n_dt, gt_start, n_gt, ignored, self._gt_crowd, outside,
-                                       np.asarray(thresholds, dtype=np.float64))
+        status, matched = match_images(dt_pos, rank[dt_pos], self._gt_position[pair_gt], oks, ignored, self._gt_crowd,
+                                       outside, np.asarray(thresholds, dtype=np.float64), return_gt)
         return kept, status, matched
 
     def _accumulate(self, detections: Detections, order: np.ndarray, status: np.ndarray,

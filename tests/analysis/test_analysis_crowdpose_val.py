@@ -48,3 +48,44 @@ def test_every_reference_case_reproduces_the_evaluator(eval_cases_dir):
             scene = Scene.read(truth, results)
             got = evaluate_slices(scene, State.of(scene), Slices({}, {}), nearest_gt(scene))["all"]
             assert got == {key: expected[key] for key in got}, (case["name"], protocol)
+
+
+def test_incremental_steps_equal_matching_from_scratch(fixtures_dir, eval_cases_dir):
+    """Each AP-impact step re-matches only the images its change touches; on the CrowdPose val
+    annotations every step's numbers equal a full matching of that step's state, and so does the
+    carried-over matching itself (status of every kept detection)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from opec.analysis.impact import (FIX_ORDER, MATCH_OKS, Slices, State, ap_impact, evaluate_slices, fix_joints,
+                                      match_slices, max_oks_per_detection, max_oks_per_gt, nearest_gt,
+                                      optimal_scores)
+    from opec.analysis.slices import crowd_levels, overlap_levels
+    from opec.analysis.taxonomy import classify
+
+    truth = Truth.read(fixtures_dir / "crowdpose_val" / "crowdpose_val.json", "crowdpose")
+    scene = Scene.read(truth, eval_cases_dir / "crowdpose_preds_A.json")
+    taxonomy = classify(scene)
+    slices = Slices(crowd_levels(truth), {f"overlap {n}": m for n, m in overlap_levels(truth).items()})
+    nearest = nearest_gt(scene)
+    impact = ap_impact(scene, taxonomy, slices)
+    state = State.of(scene)
+    previous = match_slices(scene, state, slices, nearest)
+    states = []
+    for category in FIX_ORDER:
+        state = fix_joints(scene, state, taxonomy, category)
+        states.append((category, state))
+    state = replace(state, scores=optimal_scores(scene, state))
+    states.append(("rescore", state))
+    state = replace(state, removed=state.removed | (max_oks_per_detection(scene, state) < MATCH_OKS))
+    states.append(("background_fp", state))
+    state = replace(state, gt_ignore=state.gt_ignore | (max_oks_per_gt(scene, state) < MATCH_OKS))
+    states.append(("false_negatives", state))
+    for step, state in states:
+        assert impact[step] == evaluate_slices(scene, state, slices, nearest), step
+        carried = match_slices(scene, state, slices, nearest, previous=previous)
+        fresh = match_slices(scene, state, slices, nearest)
+        assert np.array_equal(carried.kept, fresh.kept), step
+        assert np.array_equal(carried.status[:, :, carried.kept], fresh.status[:, :, fresh.kept]), step
+        previous = carried
