@@ -10,7 +10,6 @@ from tests.analysis.analysis_builders import box, person, result, write_gt
 
 from opec.analysis import Scene, Truth
 from opec.analysis.impact import Slices, State, evaluate_slices, nearest_gt
-from opec.analysis.slices import crowd_levels
 from opec.evaluation import KeypointEvaluator
 
 
