@@ -95,11 +95,22 @@ def atomic_write_files(outputs: dict) -> None:
 
 def read_json(path: str | Path, what: str, error: type[Exception] = ValueError):
     """Parse the JSON file ``path`` (``what`` it should hold, for messages); a missing, unreadable
-    or invalid file raises ``error`` with one line naming the file."""
+    or invalid file raises ``error`` with one line naming the file.
+
+    msgspec parses (linear time, several times faster than ``json`` on large results files); what
+    it refuses -- NaN/Infinity tokens, huge integers, invalid JSON -- goes to ``json``, which accepts
+    the first two (they are checked by the readers) and gives line and column for the last.
+    """
+    import msgspec
+
     path = Path(path)
     try:
         with path.open("rb") as handle:
-            return json.load(handle)
+            raw = handle.read()
+        try:
+            return msgspec.json.decode(raw)
+        except msgspec.DecodeError:
+            return json.loads(raw)
     except FileNotFoundError:
         raise error(f"{path}: file not found (expected {what})") from None
     except IsADirectoryError:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
 import re
 from collections.abc import Sequence
@@ -25,9 +24,9 @@ from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
-import msgspec
 import numpy as np
 
+from opec import fileio
 from opec.keypoints import MAX_COORDINATE
 
 
@@ -55,26 +54,8 @@ def paused_gc():
 
 
 def read_json(path: str | os.PathLike, what: str):
-    """Parse a JSON file; a missing file or invalid JSON becomes an :class:`EvaluationError`."""
-    path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read()
-        try:
-            return msgspec.json.decode(raw)
-        except msgspec.DecodeError:  # NaN/Infinity tokens, huge integers, or invalid JSON
-            return json.loads(raw)
-    except FileNotFoundError:
-        raise EvaluationError(f"{path}: file not found (expected the {what} JSON file)") from None
-    except IsADirectoryError:
-        raise EvaluationError(f"{path}: is a directory (expected the {what} JSON file)") from None
-    except json.JSONDecodeError as err:
-        raise EvaluationError(
-            f"{path}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-    except UnicodeDecodeError as err:
-        raise EvaluationError(f"{path}: not UTF-8 text ({err.reason}); expected the {what} JSON file") from None
-    except OSError as err:
-        raise EvaluationError(f"{path}: cannot read the {what} JSON file ({err.strerror})") from None
+    """Parse a JSON file (:func:`opec.fileio.read_json`); problems become :class:`EvaluationError`."""
+    return fileio.read_json(path, f"the {what} JSON file", EvaluationError)
 
 
 def _is_int(value) -> bool:
