@@ -18,25 +18,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import platform
 import tempfile
 import time
 from pathlib import Path
 
+from common import cpu_name  # benchmarks/common.py
 from opec.cli.analyze import main as analyze
 from opec.evaluation import KeypointEvaluator
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main(argv=None) -> int:

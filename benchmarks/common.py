@@ -41,3 +41,16 @@ def configure_malloc(system_malloc: bool) -> str:
         return "glibc default"
     retain_freed_memory()
     return "freed memory retained"
+
+
+def cpu_name() -> str:
+    """The CPU's model name (every benchmark report names the machine it measured)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"

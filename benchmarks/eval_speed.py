@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from common import cpu_name  # benchmarks/common.py
+
 CASE = "crowdpose_val_A"
 DEFAULT_CASES = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
 CONTENDERS = ("opec", "hotcoco", "xthotcoco", "faster-coco-eval", "pycocotools")
@@ -226,15 +228,6 @@ def run_one(name: str, gt: Path, results: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:
