@@ -7,6 +7,7 @@ absent the test skips with the reason -- a user's fresh clone has no ``../shared
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,20 @@ def no_tf32():
         yield
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+
+
+def browser_unavailable(reason: str):
+    """Skip a browser test with ``reason``; fail instead where CI demands the browser tests
+    (``CI=true`` and ``OPEC_REQUIRE_BROWSER=1``, as .ci/run's browser step sets)."""
+    if _in_ci() and os.environ.get("OPEC_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (CI=true and OPEC_REQUIRE_BROWSER=1: the browser test must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def chromium() -> str:
+    """The headless Chromium executable (``OPEC_CHROMIUM`` overrides)."""
+    for name in (os.environ.get("OPEC_CHROMIUM"), "chromium", "chromium-browser"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    browser_unavailable("headless Chromium not installed (apt-get install chromium)")

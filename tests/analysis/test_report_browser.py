@@ -11,9 +11,7 @@ see none. Skips when Chromium is absent, except under CI=true with OPEC_REQUIRE_
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -43,18 +41,6 @@ document.getElementById('r').addEventListener('load', function () {
 </script></body></html>"""
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"} and os.environ.get("OPEC_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (CI=true and OPEC_REQUIRE_BROWSER=1: the browser test must run)")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def chromium() -> str:
-    for name in (os.environ.get("OPEC_CHROMIUM"), "chromium", "chromium-browser"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    _unavailable("headless Chromium not installed (apt-get install chromium)")
 
 
 @pytest.fixture

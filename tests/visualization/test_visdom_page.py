@@ -6,8 +6,6 @@ Chromium sets that variable so a broken set-up cannot hide behind a skip.
 """
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,26 +16,14 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.conftest import browser_unavailable
+
 REPO = Path(__file__).resolve().parents[2]
 SERVER = REPO / "tools" / "visdom_server.py"
 WINDOW = (1000, 700)  # width, height of the screenshot
 LINE_RGB = (230, 20, 20)  # the plotted line's colour, looked for in the screenshot
 
 
-def _unavailable(reason: str):
-    required = (os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-                and os.environ.get("OPEC_REQUIRE_BROWSER") == "1")
-    if required:
-        pytest.fail(f"{reason} (CI=true and OPEC_REQUIRE_BROWSER=1: the browser test must run)")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def chromium() -> str:
-    for name in (os.environ.get("OPEC_CHROMIUM"), "chromium", "chromium-browser"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    _unavailable("headless Chromium not installed (apt-get install chromium)")
 
 
 def _free_port() -> int:
@@ -52,7 +38,7 @@ def offline_server(tmp_path, chromium):
     prepared = subprocess.run([sys.executable, str(SERVER), "--prepare-only"],
                               capture_output=True, text=True, timeout=300)
     if prepared.returncode != 0:
-        _unavailable(f"visdom page assets unavailable: {prepared.stderr.strip()}")
+        browser_unavailable(f"visdom page assets unavailable: {prepared.stderr.strip()}")
     port = _free_port()
     proc = subprocess.Popen([sys.executable, str(SERVER), "--port", str(port), "--bind-local",
                              "--env-path", str(tmp_path / "envs")],
