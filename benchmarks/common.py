@@ -54,3 +54,25 @@ def cpu_name() -> str:
     import platform
 
     return platform.processor() or "unknown CPU"
+
+
+def demo_data_config(data: Path, model: str, *, batch_images: int, epochs: int, feature_cache: str,
+                     amp="False", workers: int = 0) -> str:
+    """A training config (Python source) on data made by ``opec-make-demo-data`` under ``data``;
+    ``model`` is the ``model = ...`` line (see :func:`model_config`), the others config values as source."""
+    return f"""
+{model}
+train_data = dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', type='crowdpose',
+                  img_dir='{data}/images')], batch_images={batch_images}, num_workers={workers})
+test_data = dict(pred_json='{data}/test_process_datasets/test_compute_map++.json',
+                 best_json='{data}/test_process_datasets/pred_test_best_match.json',
+                 target_json='{data}/test_process_datasets/crowdpose_test.json',
+                 img_dir='{data}/images', dataset='crowdpose', batch_size=60, num_workers={workers})
+schedule = dict(epochs={epochs}, lr=1e-3, clip_grad_norm=1.0, lr_schedule=dict(warmup_lr=1e-5, warmup_epochs=1, min_lr=1e-5))
+seed = 0
+amp = {amp}
+feature_cache = {feature_cache}
+visdom = None
+tensorboard = False
+log_persons = 2
+"""

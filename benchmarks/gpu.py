@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import STAND_IN_FEATURE_NET, STAND_IN_IMPORTS, model_config  # benchmarks/common.py
+from common import STAND_IN_FEATURE_NET, STAND_IN_IMPORTS, demo_data_config, model_config  # benchmarks/common.py
 
 # The original's CrowdPose schedule and data sizes (OPEC-Net train.sh / config; CrowdPose paper):
 EPOCHS = 25
@@ -143,23 +143,9 @@ def write_config(folder: Path, data: Path, amp: str | None) -> Path:
     """A training config on the generated data; the trainer's own cache uses the cheap stand-in
     (its taps have FastPose's shapes) because the benchmark feeds its own taps to ``train_step``."""
     path = folder / f"gpu_bench_{amp or 'fp32'}.py"
-    path.write_text(f"""
-{STAND_IN_IMPORTS}
-{model_config(STAND_IN_FEATURE_NET)}
-train_data = dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', type='crowdpose',
-                  img_dir='{data}/images')], batch_images=2, num_workers=0)
-test_data = dict(pred_json='{data}/test_process_datasets/test_compute_map++.json',
-                 best_json='{data}/test_process_datasets/pred_test_best_match.json',
-                 target_json='{data}/test_process_datasets/crowdpose_test.json',
-                 img_dir='{data}/images', dataset='crowdpose', batch_size=60, num_workers=0)
-schedule = dict(epochs=25, lr=1e-3, clip_grad_norm=1.0, lr_schedule=dict(warmup_lr=1e-5, warmup_epochs=1, min_lr=1e-5))
-seed = 0
-amp = {amp!r}
-feature_cache = dict(storage='memory', dtype='float32', batch_size=8)
-visdom = None
-tensorboard = False
-log_persons = 2
-""")
+    path.write_text(STAND_IN_IMPORTS + demo_data_config(
+        data, model_config(STAND_IN_FEATURE_NET), batch_images=2, epochs=25, amp=repr(amp),
+        feature_cache="dict(storage='memory', dtype='float32', batch_size=8)"))
     return path
 
 

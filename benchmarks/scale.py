@@ -39,7 +39,8 @@ import time
 from pathlib import Path
 
 from common import (  # benchmarks/common.py
-    REPO, STAND_IN_FEATURE_NET, STAND_IN_IMPORTS, add_system_malloc_flag, configure_malloc, model_config,
+    REPO, STAND_IN_FEATURE_NET, STAND_IN_IMPORTS, add_system_malloc_flag, configure_malloc, demo_data_config,
+    model_config,
 )
 
 # The original's CrowdPose training split: CrowdPose has 20,000 images with about 80,000 persons,
@@ -51,23 +52,9 @@ BATCH_IMAGES = 4
 
 def write_config(folder: Path, data: Path) -> Path:
     path = folder / "scale.py"
-    path.write_text(f"""
-{STAND_IN_IMPORTS}
-{model_config(STAND_IN_FEATURE_NET)}
-train_data = dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', type='crowdpose',
-                  img_dir='{data}/images')], batch_images={BATCH_IMAGES}, num_workers=0)
-test_data = dict(pred_json='{data}/test_process_datasets/test_compute_map++.json',
-                 best_json='{data}/test_process_datasets/pred_test_best_match.json',
-                 target_json='{data}/test_process_datasets/crowdpose_test.json',
-                 img_dir='{data}/images', dataset='crowdpose', batch_size=60, num_workers=0)
-schedule = dict(epochs=1, lr=1e-3, clip_grad_norm=1.0, lr_schedule=dict(warmup_lr=1e-5, warmup_epochs=1, min_lr=1e-5))
-seed = 0
-amp = False
-feature_cache = dict(storage='disk', dtype='float16', taps='all', batch_size=32)
-visdom = None
-tensorboard = False
-log_persons = 2
-""")
+    path.write_text(STAND_IN_IMPORTS + demo_data_config(
+        data, model_config(STAND_IN_FEATURE_NET), batch_images=BATCH_IMAGES, epochs=1,
+        feature_cache="dict(storage='disk', dtype='float16', taps='all', batch_size=32)"))
     return path
 
 

@@ -29,7 +29,7 @@ import torch
 
 from opec.cli.make_demo_data import generate as generate_demo_data
 
-from common import add_system_malloc_flag, configure_malloc  # benchmarks/common.py
+from common import add_system_malloc_flag, configure_malloc, demo_data_config, model_config  # benchmarks/common.py
 
 def mm_gflops(device: torch.device, size: int = 4096, repeats: int = 5) -> float:
     a = torch.randn(size, size, device=device)
@@ -49,23 +49,8 @@ def _sync(device):
 
 
 def write_config(folder: Path, data: Path, head: str, cache: str, batch: int, workers: int) -> Path:
-    text = f"""
-model = dict(type='TopDownRefiner', feature_net=dict(type='FastPose', weights=None),
-             refiner=dict(type='OPECNet', point_head='{head}', num_joints=12, hid_dim=128), fine_tune=False)
-train_data = dict(annotations=[dict(json_file='{data}/train_process_datasets/train_demo.json', type='crowdpose',
-                  img_dir='{data}/images')], batch_images={batch}, num_workers={workers})
-test_data = dict(pred_json='{data}/test_process_datasets/test_compute_map++.json',
-                 best_json='{data}/test_process_datasets/pred_test_best_match.json',
-                 target_json='{data}/test_process_datasets/crowdpose_test.json',
-                 img_dir='{data}/images', dataset='crowdpose', batch_size=60, num_workers={workers})
-schedule = dict(epochs=2, lr=1e-3, clip_grad_norm=1.0, lr_schedule=dict(warmup_lr=1e-5, warmup_epochs=1, min_lr=1e-5))
-seed = 0
-amp = False
-feature_cache = {cache}
-visdom = None
-tensorboard = False
-log_persons = 2
-"""
+    text = demo_data_config(data, model_config("dict(type='FastPose', weights=None)", head), batch_images=batch,
+                            epochs=2, feature_cache=cache, workers=workers)
     name = "bench_" + ("uncached" if cache == "None" else "cached_" + ("fp16" if "float16" in cache else "fp32")
                        + ("_tap0" if "first" in cache else ""))
     path = folder / f"{name}.py"
